@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * netbe.h - public API of libnetbe, the embeddable network backend library.
+ *
+ * A frontend (a VMM's virtio-net or e1000 model, or the netbe CLI) opens a
+ * backend from a spec string ("tap:tap0", "slirp", "pair:x", ...) and moves
+ * Ethernet frames through it, optionally prefixed by a virtio-net header.
+ *
+ * Conventions, everywhere in this API:
+ *  - a return value >= 0 is success, a negative errno is failure;
+ *  - every failure of a public call leaves a one-line human message, which
+ *    netbe_last_error() returns (per thread) and which is also passed to the
+ *    log hook at NETBE_LOG_ERR (data-path failures are rate-limited);
+ *  - the library never runs a loop or a thread of its own: it registers fds
+ *    and timers with the caller's loop through struct netbe_loop.
+ */
+#ifndef NETBE_H
+#define NETBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NETBE_EXPORT __attribute__((visibility("default")))
+
+/* ------------------------------------------------------------------------ */
+/* virtio-net feature bits and headers (virtio 1.2, section 5.1.3)          */
+/* ------------------------------------------------------------------------ */
+
+#define NETBE_F_CSUM        (1ULL << 0)  /* device takes partial csum from us */
+#define NETBE_F_GUEST_CSUM  (1ULL << 1)  /* frontend takes partial csum */
+#define NETBE_F_GUEST_TSO4  (1ULL << 7)
+#define NETBE_F_GUEST_TSO6  (1ULL << 8)
+#define NETBE_F_GUEST_ECN   (1ULL << 9)
+#define NETBE_F_GUEST_UFO   (1ULL << 10)
+#define NETBE_F_HOST_TSO4   (1ULL << 11)
+#define NETBE_F_HOST_TSO6   (1ULL << 12)
+#define NETBE_F_HOST_ECN    (1ULL << 13)
+#define NETBE_F_HOST_UFO    (1ULL << 14)
+#define NETBE_F_MRG_RXBUF   (1ULL << 15)
+#define NETBE_F_GUEST_USO4  (1ULL << 54)
+#define NETBE_F_GUEST_USO6  (1ULL << 55)
+#define NETBE_F_HOST_USO    (1ULL << 56)
+
+/* Offloads the frontend may hand to the backend (transmit direction). */
+#define NETBE_F_HOST_OFFLOADS (NETBE_F_CSUM | NETBE_F_HOST_TSO4 | \
+	NETBE_F_HOST_TSO6 | NETBE_F_HOST_ECN | NETBE_F_HOST_UFO | \
+	NETBE_F_HOST_USO)
+/* Offloads the backend may hand to the frontend (receive direction). */
+#define NETBE_F_GUEST_OFFLOADS (NETBE_F_GUEST_CSUM | NETBE_F_GUEST_TSO4 | \
+	NETBE_F_GUEST_TSO6 | NETBE_F_GUEST_ECN | NETBE_F_GUEST_UFO | \
+	NETBE_F_GUEST_USO4 | NETBE_F_GUEST_USO6)
+
+#define NETBE_HDR_F_NEEDS_CSUM 1
+#define NETBE_HDR_F_DATA_VALID 2
+
+#define NETBE_GSO_NONE    0
+#define NETBE_GSO_TCPV4   1
+#define NETBE_GSO_UDP     3
+#define NETBE_GSO_TCPV6   4
+#define NETBE_GSO_UDP_L4  5
+#define NETBE_GSO_ECN     0x80
+
+/* The virtio-net header in its three sizes: 10 bytes (legacy, no
+ * MRG_RXBUF), 12 bytes (num_buffers; virtio 1.x) and 20 bytes (hash report).
+ * Fields are little-endian on the wire (virtio 1.x). */
+struct netbe_vnet_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;      /* present when the header is >= 12 bytes */
+	uint32_t hash_value;       /* present when the header is 20 bytes */
+	uint16_t hash_report;
+	uint16_t padding_reserved;
+};
+
+#define NETBE_VNET_HDR_LEN_LEGACY 10
+#define NETBE_VNET_HDR_LEN_MRG    12
+#define NETBE_VNET_HDR_LEN_HASH   20
+
+/* ------------------------------------------------------------------------ */
+/* Errors and logging                                                       */
+/* ------------------------------------------------------------------------ */
+
+enum netbe_log_level {
+	NETBE_LOG_ERR = 0,
+	NETBE_LOG_WARN = 1,
+	NETBE_LOG_INFO = 2,
+	NETBE_LOG_DEBUG = 3,
+};
+
+typedef void (*netbe_log_fn)(void *opaque, enum netbe_log_level level,
+			     const char *msg);
+
+/**
+ * netbe_set_log() - install the log hook (process-wide)
+ * @fn: called with one formatted line (no trailing newline); NULL restores
+ *      the default, which prints "netbe: MSG" to stderr
+ * @opaque: passed back to @fn
+ * @level: messages above this level are not formatted at all
+ */
+NETBE_EXPORT void netbe_set_log(netbe_log_fn fn, void *opaque,
+				enum netbe_log_level level);
+
+/**
+ * netbe_last_error() - the message of the last failed call on this thread
+ *
+ * Return: a NUL-terminated one-line message, "" if no call failed yet. Valid
+ * until the next failing call on the same thread.
+ */
+NETBE_EXPORT const char *netbe_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Loop adapter: how the library asks the caller to watch fds and timers    */
+/* ------------------------------------------------------------------------ */
+
+#define NETBE_EV_IN   0x001u   /* same values as POLLIN/POLLOUT/POLLERR/POLLHUP */
+#define NETBE_EV_OUT  0x004u
+#define NETBE_EV_ERR  0x008u
+#define NETBE_EV_HUP  0x010u
+
+typedef void (*netbe_watch_fn)(void *opaque, int fd, unsigned revents);
+typedef void (*netbe_timer_fn)(void *opaque);
+
+/*
+ * The operations a loop provides. All are called from the thread that owns
+ * the loop, or from netbe_open()/netbe_close(). Handles are opaque to
+ * netbe. Return >= 0 or a negative errno.
+ */
+struct netbe_loop_ops {
+	/* Start watching @fd, initially for no events. */
+	int (*watch_add)(void *loop, int fd, netbe_watch_fn fn, void *opaque,
+			 void **handle);
+	/* Replace the event mask (NETBE_EV_IN|NETBE_EV_OUT, 0 = disabled).
+	 * Watches are level-triggered. */
+	int (*watch_mod)(void *loop, void *handle, unsigned events);
+	/* Stop watching; @fn is not called again once this returns. */
+	void (*watch_del)(void *loop, void *handle);
+	/* Create a disarmed timer. */
+	int (*timer_add)(void *loop, netbe_timer_fn fn, void *opaque,
+			 void **handle);
+	/* Fire after @delay_ns, then every @period_ns if non-zero.
+	 * @delay_ns == 0 disarms. */
+	int (*timer_mod)(void *loop, void *handle, uint64_t delay_ns,
+			 uint64_t period_ns);
+	/* Destroy; @fn is not called again once this returns. */
+	void (*timer_del)(void *loop, void *handle);
+};
+
+struct netbe_loop {
+	const struct netbe_loop_ops *ops;
+	void *loop;
+};
+
+/* The built-in epoll implementation of the loop adapter. */
+struct netbe_epoll;
+
+/**
+ * netbe_epoll_new() - create a built-in epoll loop
+ * Return: 0 and *@ep set, or -ENOMEM / -EMFILE / -EINVAL.
+ */
+NETBE_EXPORT int netbe_epoll_new(struct netbe_epoll **ep);
+/** netbe_epoll_free() - destroy the loop; NULL is a no-op. */
+NETBE_EXPORT void netbe_epoll_free(struct netbe_epoll *ep);
+/** netbe_epoll_loop() - the adapter to pass to netbe_open(); never NULL. */
+NETBE_EXPORT const struct netbe_loop *netbe_epoll_loop(struct netbe_epoll *ep);
+/**
+ * netbe_epoll_fd() - an fd that is readable when netbe_epoll_dispatch()
+ * has work, so the loop can be nested in the caller's own poll/epoll loop.
+ * Return: the fd, or -EINVAL for a NULL loop.
+ */
+NETBE_EXPORT int netbe_epoll_fd(struct netbe_epoll *ep);
+/**
+ * netbe_epoll_dispatch() - wait up to @timeout_ms (-1 forever, 0 not at
+ * all) and run the callbacks of ready fds and expired timers once.
+ * Return: number of callbacks run (>= 0), or a negative errno; -EINTR when
+ * a signal interrupted the wait.
+ */
+NETBE_EXPORT int netbe_epoll_dispatch(struct netbe_epoll *ep, int timeout_ms);
+/**
+ * netbe_epoll_run() - dispatch until netbe_epoll_stop() is called.
+ * Return: 0 after a stop, or a negative errno other than -EINTR.
+ */
+NETBE_EXPORT int netbe_epoll_run(struct netbe_epoll *ep);
+/** netbe_epoll_stop() - make netbe_epoll_run() return; async-signal-safe. */
+NETBE_EXPORT void netbe_epoll_stop(struct netbe_epoll *ep);
+
+/* ------------------------------------------------------------------------ */
+/* Handles                                                                  */
+/* ------------------------------------------------------------------------ */
+
+struct netbe;
+typedef struct netbe net_backend_t;   /* bhyve spelling */
+
+/* Called from the loop when frames may be pending (not after rx_disable). */
+typedef void (*netbe_rx_fn)(struct netbe *be, void *opaque);
+/* Called from the loop when a send that returned -EAGAIN may now succeed. */
+typedef void (*netbe_tx_fn)(struct netbe *be, void *opaque);
+
+struct netbe_config {
+	netbe_rx_fn rx_cb;        /* may be NULL: poll with netbe_recv() */
+	netbe_tx_fn tx_cb;        /* may be NULL */
+	void *opaque;             /* passed to both callbacks */
+};
+
+/**
+ * netbe_open() - open a backend from a spec string
+ * @bep: receives the handle on success, NULL on failure
+ * @spec: "TYPE[:NAME][,key=value...]" (see doc/spec.md), or a bhyve form
+ *        ("tap0", "vmnet0", "valeX:Y")
+ * @cfg: callbacks; NULL means none
+ * @loop: the caller's loop adapter; required
+ *
+ * The handle starts with receive callbacks disabled (call netbe_rx_enable())
+ * and with no features negotiated and no virtio-net header (call
+ * netbe_set_cap() to change that).
+ * Return: 0, or -EINVAL for a bad spec (message names the type or key and
+ * lists the accepted ones), or another negative errno from the backend.
+ */
+NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
+			    const struct netbe_config *cfg,
+			    const struct netbe_loop *loop);
+
+/** netbe_close() - close a handle; NULL is a no-op. Nothing is called back
+ * once this returns. */
+NETBE_EXPORT void netbe_close(struct netbe *be);
+
+/** netbe_name() - the backend type of the handle ("tap", "slirp", ...);
+ * "" for NULL. */
+NETBE_EXPORT const char *netbe_name(const struct netbe *be);
+
+/**
+ * netbe_get_cap() - the feature bits the frontend may negotiate
+ * Return: a NETBE_F_* mask; 0 for NULL.
+ */
+NETBE_EXPORT uint64_t netbe_get_cap(struct netbe *be);
+
+/**
+ * netbe_set_cap() - fix the negotiated features and the frontend's header
+ * @features: a subset of netbe_get_cap()
+ * @vnet_hdr_len: 0, 10, 12 or 20; must be non-zero when @features has any
+ *                offload bit
+ * Return: 0, or -EINVAL (not a subset, bad length), or a backend errno.
+ */
+NETBE_EXPORT int netbe_set_cap(struct netbe *be, uint64_t features,
+			       unsigned vnet_hdr_len);
+
+/** netbe_get_vnet_hdr_len() - the frontend header length last set; 0 for
+ * NULL. */
+NETBE_EXPORT size_t netbe_get_vnet_hdr_len(struct netbe *be);
+
+/**
+ * netbe_send() - send one frame
+ * @iov: the frame, preceded by the negotiated virtio-net header; the header
+ *       may span segments
+ * Return: the number of bytes consumed (header included); -EAGAIN when the
+ * backend cannot take it now (keep the frame; tx_cb fires when it may
+ * succeed); another negative errno on failure. A frame that is malformed is
+ * dropped, counted under its reason, and reported as consumed.
+ */
+NETBE_EXPORT ssize_t netbe_send(struct netbe *be, const struct iovec *iov,
+				int iovcnt);
+
+/**
+ * netbe_recv() - receive one frame into @iov
+ * Return: the frame length including the frontend header; 0 when nothing
+ * is pending; -EMSGSIZE when @iov is too small (the frame stays queued:
+ * see netbe_peek_recvlen()); another negative errno on failure.
+ */
+NETBE_EXPORT ssize_t netbe_recv(struct netbe *be, const struct iovec *iov,
+				int iovcnt);
+
+/**
+ * netbe_peek_recvlen() - length of the next frame, header included
+ * Return: exactly what the next netbe_recv() with enough room returns; 0
+ * when nothing is pending; negative errno on failure.
+ */
+NETBE_EXPORT ssize_t netbe_peek_recvlen(struct netbe *be);
+
+/**
+ * netbe_rx_discard() - drop the next pending frame (counted as
+ * "rx_discarded")
+ * Return: its length with header, 0 if nothing was pending, or -errno.
+ */
+NETBE_EXPORT ssize_t netbe_rx_discard(struct netbe *be);
+
+/** netbe_rx_enable() - let the rx callback fire again; if frames are
+ * already pending it fires from the loop soon. */
+NETBE_EXPORT void netbe_rx_enable(struct netbe *be);
+/** netbe_rx_disable() - once this returns, the rx callback is not called
+ * until netbe_rx_enable(). */
+NETBE_EXPORT void netbe_rx_disable(struct netbe *be);
+
+/* A frame in a burst call: the caller fills iov/iovcnt, the call sets
+ * result (bytes for a frame moved, or a negative errno). */
+struct netbe_frame {
+	const struct iovec *iov;
+	int iovcnt;
+	ssize_t result;
+};
+
+/**
+ * netbe_send_burst() - send up to @n frames with as few syscalls as the
+ * backend allows
+ * Return: the number of frames consumed from the front of @frames (sent, or
+ * dropped and counted: see each result); -EAGAIN when not even the first
+ * could be taken; another negative errno on a hard failure of the first.
+ */
+NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
+				  unsigned n);
+
+/**
+ * netbe_recv_burst() - receive up to @n frames
+ * Return: the number of frames received into the front of @frames (their
+ * results hold the lengths); 0 when none is pending; -EMSGSIZE when the
+ * first frame does not fit its buffers (it stays queued).
+ */
+NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
+				  unsigned n);
+
+/* ------------------------------------------------------------------------ */
+/* Counters                                                                 */
+/* ------------------------------------------------------------------------ */
+
+enum netbe_drop_reason {
+	NETBE_DROP_TX_BAD_HDR,      /* header fields do not make sense */
+	NETBE_DROP_TX_OFFLOAD,      /* offload the frontend did not negotiate */
+	NETBE_DROP_TX_RUNT,         /* shorter than header + Ethernet header */
+	NETBE_DROP_TX_TOO_BIG,      /* larger than the backend can carry */
+	NETBE_DROP_TX_ERROR,        /* the backend failed to send it */
+	NETBE_DROP_RX_BAD_HDR,      /* backend header does not make sense */
+	NETBE_DROP_RX_OFFLOAD,      /* offload the frontend did not negotiate */
+	NETBE_DROP_RX_RUNT,         /* frame shorter than an Ethernet header */
+	NETBE_DROP_RX_DISCARDED,    /* netbe_rx_discard() */
+	NETBE_DROP_RX_OVERFLOW,     /* backend queue full (slirp, pair) */
+	NETBE_DROP__MAX
+};
+
+struct netbe_stats {
+	uint64_t tx_frames, tx_bytes;     /* handed to the backend */
+	uint64_t rx_frames, rx_bytes;     /* handed to the frontend */
+	uint64_t tx_eagain;               /* sends refused with -EAGAIN */
+	uint64_t drops[NETBE_DROP__MAX];
+};
+
+/**
+ * netbe_get_stats() - copy the handle's counters (bytes exclude headers)
+ * Return: 0, or -EINVAL for NULL arguments.
+ */
+NETBE_EXPORT int netbe_get_stats(struct netbe *be, struct netbe_stats *st);
+
+/** netbe_drop_reason_name() - "tx_bad_hdr", ...; "unknown" if out of range. */
+NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r);
+
+/* ------------------------------------------------------------------------ */
+/* Registry                                                                 */
+/* ------------------------------------------------------------------------ */
+
+#define NETBE_KEY_REPEAT 1u     /* the key may be given more than once */
+
+/* A key a backend accepts in its spec. */
+struct netbe_key {
+	const char *name;
+	const char *help;             /* "on|off: ..." - syntax, then meaning */
+	unsigned flags;               /* NETBE_KEY_* */
+};
+
+struct netbe_backend_info {
+	const char *name;
+	const char *const *aliases;   /* NULL-terminated, may be NULL */
+	const char *help;             /* one line */
+	const char *name_help;        /* what the :NAME part is, NULL if none */
+	const struct netbe_key *keys; /* terminated by a NULL name */
+};
+
+/**
+ * netbe_backend_count() / netbe_backend_info() - the built-in backends, in
+ * table order. Return: count; 0 and *@info filled, or -ENOENT past the end.
+ */
+NETBE_EXPORT unsigned netbe_backend_count(void);
+NETBE_EXPORT int netbe_backend_info(unsigned idx, struct netbe_backend_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* bhyve compatibility                                                      */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * netbe_default_loop() - a process-wide built-in epoll loop, created on
+ * first use, used by netbe_init(). The caller runs it (netbe_epoll_run(), or
+ * nests netbe_epoll_fd() in its own loop).
+ * Return: the loop, or NULL when it cannot be created (netbe_last_error()).
+ */
+NETBE_EXPORT struct netbe_epoll *netbe_default_loop(void);
+
+/**
+ * netbe_init() - bhyve's netbe_init(): open @opts on the default loop with
+ * @cb(@param) as receive callback. Return: 0 or a negative errno.
+ */
+NETBE_EXPORT int netbe_init(net_backend_t **be, const char *opts,
+			    netbe_rx_fn cb, void *param);
+/** netbe_cleanup() - bhyve's netbe_cleanup(): netbe_close(). */
+NETBE_EXPORT void netbe_cleanup(net_backend_t *be);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NETBE_H */

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * backend.h - the private contract between core and the backends.
+ *
+ * A backend is one file exporting one const struct netbe_backend written
+ * with designated initializers, listed in the table in registry.c. It does
+ * only I/O: open, move frames in batches, report what the host can do
+ * natively. Header translation between frontend and backend header
+ * lengths, validation, counters, the receive stash (peek and -EMSGSIZE) and
+ * the loop plumbing are core's job, done once in netbe.c.
+ *
+ * Data path contract, for every backend:
+ *  - frames travel as struct netbe_xfer: an iovec holding the backend's own
+ *    virtio-net header (be->be_hdr_len bytes, 0 for none) then the frame;
+ *  - core hands recv() buffers that can hold be->rx_max bytes, so a backend
+ *    never truncates; it reports each frame's length in x[i].len;
+ *  - send() never blocks and never drops a frame silently: it returns how
+ *    many frames it consumed, and sets x[i].err for the ones it consumed but
+ *    could not deliver (core counts them as tx_error drops).
+ */
+#ifndef NETBE_BACKEND_H
+#define NETBE_BACKEND_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netbe.h"
+#include "spec.h"
+
+/* Largest frame any backend carries: a 64 KiB GSO frame with an Ethernet
+ * and a VLAN header. */
+#define NETBE_FRAME_MAX (65535 + 14 + 4)
+/* Frames moved per backend call at most. */
+#define NETBE_BURST 64
+
+/* One frame in a backend call. */
+struct netbe_xfer {
+	struct iovec *iov;     /* backend header, then the frame */
+	int iovcnt;
+	size_t len;            /* recv: set by the backend; send: set by core */
+	int err;               /* send: 0, or why the backend dropped it */
+};
+
+enum netbe_name_use {
+	NETBE_NAME_NONE,       /* "TYPE" only */
+	NETBE_NAME_OPTIONAL,   /* "TYPE" or "TYPE:NAME" */
+	NETBE_NAME_REQUIRED,   /* "TYPE:NAME" */
+};
+
+struct netbe_backend {
+	const char *name;
+	const char *const *aliases;       /* NULL-terminated, may be NULL */
+	const char *help;                 /* one line for `netbe list` */
+	const char *name_help;            /* what :NAME means */
+	enum netbe_name_use name_use;
+	const struct netbe_key *keys;     /* terminated by { NULL } */
+	size_t priv_size;                 /* zeroed, allocated with the handle */
+
+	/*
+	 * open() - acquire the resource described by @spec (keys already
+	 * checked against @keys by core). Sets be->native_caps,
+	 * be->be_hdr_len, be->rx_fd/tx_fd/tx_events and, if smaller than
+	 * the default, be->rx_max/tx_max. Fails with netbe_errf() so the
+	 * message says what to do. On failure it releases everything it took;
+	 * close() is not called.
+	 */
+	int (*open)(struct netbe *be, const struct netbe_spec *spec);
+	/* close() - release everything open() took. */
+	void (*close)(struct netbe *be);
+	/*
+	 * send() - move up to @n frames out. Return: frames consumed from the
+	 * front of @x (each x[i].err 0 or a negative errno for a frame
+	 * consumed but lost); -EAGAIN if none can be taken now (core then
+	 * waits for be->tx_fd/tx_events or netbe_tx_kick()); another
+	 * negative errno when the resource is gone.
+	 */
+	int (*send)(struct netbe *be, struct netbe_xfer *x, unsigned n);
+	/*
+	 * recv() - move up to @n pending frames in. Return: frames received
+	 * into the front of @x (x[i].len set, backend header included); 0
+	 * when none is pending; negative errno when the resource is gone.
+	 */
+	int (*recv)(struct netbe *be, struct netbe_xfer *x, unsigned n);
+	/*
+	 * set_offload() - optional: the frontend fixed @features (a subset
+	 * of be->native_caps); program the host accordingly. Return 0 or -errno.
+	 */
+	int (*set_offload)(struct netbe *be, uint64_t features);
+};
+
+/* A handle. Backends read and set the fields marked "backend". */
+struct netbe {
+	const struct netbe_backend *ops;
+	struct netbe_loop loop;
+	struct netbe_config cfg;
+
+	uint64_t native_caps;      /* backend: features done by the host */
+	unsigned be_hdr_len;       /* backend: 0, 10 or 12 */
+	size_t rx_max;             /* backend: largest frame incl. header */
+	size_t tx_max;             /* backend: largest frame incl. header */
+	int rx_fd;                 /* backend: readable when frames pending */
+	int tx_fd;                 /* backend: becomes ready after -EAGAIN */
+	unsigned tx_events;        /* backend: events tx_fd waits for */
+
+	uint64_t features;         /* negotiated */
+	unsigned fe_hdr_len;       /* frontend header length */
+
+	struct netbe_core_state *core;  /* core-private state */
+	struct netbe_stats stats;
+	char name[32];             /* the spec's NAME, "" if none */
+	unsigned char priv[] __attribute__((aligned(16)));
+};
+
+/** netbe_priv() - the backend's private area (priv_size bytes, zeroed). */
+static inline void *netbe_priv(struct netbe *be)
+{
+	return be->priv;
+}
+
+/**
+ * netbe_rx_kick() - tell core that frames became pending without rx_fd
+ * (in-process queues). Safe from any thread.
+ */
+void netbe_rx_kick(struct netbe *be);
+/** netbe_tx_kick() - tell core a send that got -EAGAIN may now succeed.
+ * Safe from any thread. */
+void netbe_tx_kick(struct netbe *be);
+/** netbe_count_drop() - count one dropped frame under @reason. */
+void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason);
+
+/* The backend table (registry.c). */
+extern const struct netbe_backend *const netbe_backends[];
+extern const unsigned netbe_nbackends;
+
+/**
+ * netbe_backend_find() - exact match of @type against names and aliases.
+ * Return: the backend or NULL.
+ */
+const struct netbe_backend *netbe_backend_find(const char *type);
+
+#endif /* NETBE_BACKEND_H */

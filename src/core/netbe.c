@@ -1,0 +1,865 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * netbe.c - handles and the data path: the whole story between a frontend
+ * and a backend.
+ *
+ * Theory of operation
+ *
+ * Transmit. A burst of frontend frames is checked frame by frame: runts,
+ * headers that do not match the frame or the negotiated features, and
+ * frames larger than the backend carries are dropped here, counted under
+ * their reason and reported as consumed. Valid frames are rewritten into
+ * struct netbe_xfer entries in the backend's header length: when both
+ * sides use the same header length the caller's iovec goes through
+ * untouched, otherwise a scratch header segment replaces the frontend's
+ * (which may span segments) and the rest of the iovec follows. A chunk is
+ * either a run of dropped frames or a run of valid ones, so the count of
+ * consumed frames is always a prefix of the caller's burst. When the
+ * backend takes nothing (-EAGAIN), core watches the backend's tx fd (or
+ * waits for netbe_tx_kick()) and calls the frontend's tx callback.
+ *
+ * Receive. Frames are received straight into the caller's buffers when
+ * they can hold the largest frame the backend may produce (rx_max);
+ * otherwise one frame is received into the handle's stash and copied out,
+ * which is also how netbe_peek_recvlen() and -EMSGSIZE work: the stashed
+ * frame stays until a large enough buffer takes it. Backend headers are
+ * checked against the negotiated GUEST_* features and translated to the
+ * frontend's header length with num_buffers = 1.
+ *
+ * Notifications. Each handle has an eventfd ("kick") that in-process
+ * backends (pair, slirp) and rx_enable() use to make the loop call back;
+ * fd-based backends also expose rx_fd/tx_fd, watched level-triggered.
+ * Watch masks change under a mutex because the tx-wait arming happens on
+ * the sending thread while rx_enable/disable run on the receiving one.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "iov.h"
+#include "log.h"
+#include "vnet_hdr.h"
+
+#define NETBE_MAX_FRAME_IOV 1024
+#define IOV_POOL (NETBE_MAX_FRAME_IOV + 2 * NETBE_BURST)
+#define ETH_HDR_LEN 14
+
+/* Scratch space for one direction: used by one thread at a time. */
+struct dir_scratch {
+	struct netbe_xfer x[NETBE_BURST];
+	struct iovec iov[IOV_POOL];
+	uint8_t hdr[NETBE_BURST][NETBE_VNET_HDR_LEN_HASH];
+	unsigned frame_of[NETBE_BURST];   /* xfer index -> burst index */
+};
+
+struct netbe_core_state {
+	pthread_mutex_t lock;     /* watch masks and the two flags below */
+	bool rx_enabled;
+	bool tx_waiting;
+	int rx_kicked;            /* atomic */
+	int tx_kicked;            /* atomic */
+	int kick_fd;
+	void *kick_watch;
+	void *rx_watch;           /* on be->rx_fd */
+	void *tx_watch;           /* on be->tx_fd when it is not rx_fd */
+
+	uint8_t *stash;           /* one held-back frame, backend form */
+	size_t stash_len;         /* 0 when empty */
+
+	struct dir_scratch tx, rx;
+};
+
+static const char *const drop_names[NETBE_DROP__MAX] = {
+	[NETBE_DROP_TX_BAD_HDR] = "tx_bad_hdr",
+	[NETBE_DROP_TX_OFFLOAD] = "tx_offload",
+	[NETBE_DROP_TX_RUNT] = "tx_runt",
+	[NETBE_DROP_TX_TOO_BIG] = "tx_too_big",
+	[NETBE_DROP_TX_ERROR] = "tx_error",
+	[NETBE_DROP_RX_BAD_HDR] = "rx_bad_hdr",
+	[NETBE_DROP_RX_OFFLOAD] = "rx_offload",
+	[NETBE_DROP_RX_RUNT] = "rx_runt",
+	[NETBE_DROP_RX_DISCARDED] = "rx_discarded",
+	[NETBE_DROP_RX_OVERFLOW] = "rx_overflow",
+};
+
+NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r)
+{
+	if ((unsigned)r >= NETBE_DROP__MAX)
+		return "unknown";
+	return drop_names[r];
+}
+
+void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason)
+{
+	__atomic_fetch_add(&be->stats.drops[reason], 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Notifications                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Recompute the event masks of the backend's watches. Caller holds lock. */
+static void update_watches(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+	unsigned rx = c->rx_enabled ? NETBE_EV_IN : 0;
+	unsigned tx = c->tx_waiting ? be->tx_events : 0;
+
+	if (c->rx_watch)
+		be->loop.ops->watch_mod(be->loop.loop, c->rx_watch,
+					rx | (be->tx_fd == be->rx_fd ? tx : 0));
+	if (c->tx_watch)
+		be->loop.ops->watch_mod(be->loop.loop, c->tx_watch, tx);
+}
+
+static void set_flag(struct netbe *be, bool *flag, bool value)
+{
+	pthread_mutex_lock(&be->core->lock);
+	if (*flag != value) {
+		*flag = value;
+		update_watches(be);
+	}
+	pthread_mutex_unlock(&be->core->lock);
+}
+
+static void write_kick(struct netbe *be)
+{
+	uint64_t one = 1;
+
+	if (write(be->core->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot signal the loop: %s",
+			  be->ops->name, strerror(errno));
+}
+
+void netbe_rx_kick(struct netbe *be)
+{
+	__atomic_store_n(&be->core->rx_kicked, 1, __ATOMIC_RELEASE);
+	write_kick(be);
+}
+
+void netbe_tx_kick(struct netbe *be)
+{
+	__atomic_store_n(&be->core->tx_kicked, 1, __ATOMIC_RELEASE);
+	write_kick(be);
+}
+
+/* The tx side became ready: stop waiting and tell the frontend. */
+static void tx_ready(struct netbe *be)
+{
+	set_flag(be, &be->core->tx_waiting, false);
+	if (be->cfg.tx_cb)
+		be->cfg.tx_cb(be, be->cfg.opaque);
+}
+
+/* Frames may be pending: tell the frontend if it listens. */
+static void rx_ready(struct netbe *be)
+{
+	if (be->core->rx_enabled && be->cfg.rx_cb)
+		be->cfg.rx_cb(be, be->cfg.opaque);
+}
+
+static void on_kick(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+	uint64_t count;
+
+	(void)revents;
+	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot read the kick eventfd: %s",
+			  be->ops->name, strerror(errno));
+	if (__atomic_exchange_n(&be->core->tx_kicked, 0, __ATOMIC_ACQ_REL))
+		tx_ready(be);
+	if (be->core->rx_enabled &&
+	    __atomic_exchange_n(&be->core->rx_kicked, 0, __ATOMIC_ACQ_REL))
+		rx_ready(be);
+}
+
+static void on_rx_fd(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+	bool shared = be->tx_fd == fd;
+
+	if (shared && be->core->tx_waiting &&
+	    (revents & (be->tx_events | NETBE_EV_ERR | NETBE_EV_HUP)))
+		tx_ready(be);
+	if (revents & (NETBE_EV_IN | NETBE_EV_ERR | NETBE_EV_HUP))
+		rx_ready(be);
+}
+
+static void on_tx_fd(void *opaque, int fd, unsigned revents)
+{
+	(void)fd;
+	(void)revents;
+	tx_ready(opaque);
+}
+
+/* Register the kick eventfd and the backend's fds with the loop. */
+static int watches_add(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+	const struct netbe_loop_ops *ops = be->loop.ops;
+	int ret;
+
+	c->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->kick_fd < 0)
+		return netbe_errf(-errno, "%s: cannot create an eventfd: %s",
+				  be->ops->name, strerror(errno));
+	ret = ops->watch_add(be->loop.loop, c->kick_fd, on_kick, be, &c->kick_watch);
+	if (!ret)
+		ret = ops->watch_mod(be->loop.loop, c->kick_watch, NETBE_EV_IN);
+	if (!ret && be->rx_fd >= 0)
+		ret = ops->watch_add(be->loop.loop, be->rx_fd, on_rx_fd, be, &c->rx_watch);
+	if (!ret && be->tx_fd >= 0 && be->tx_fd != be->rx_fd)
+		ret = ops->watch_add(be->loop.loop, be->tx_fd, on_tx_fd, be, &c->tx_watch);
+	if (ret < 0)
+		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
+				  be->ops->name, strerror(-ret));
+	return 0;
+}
+
+static void watches_del(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+	void **w[] = { &c->kick_watch, &c->rx_watch, &c->tx_watch };
+	unsigned i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		if (*w[i])
+			be->loop.ops->watch_del(be->loop.loop, *w[i]);
+		*w[i] = NULL;
+	}
+	if (c->kick_fd >= 0)
+		close(c->kick_fd);
+	c->kick_fd = -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                */
+/* ------------------------------------------------------------------------ */
+
+static bool loop_valid(const struct netbe_loop *l)
+{
+	const struct netbe_loop_ops *o = l ? l->ops : NULL;
+
+	return o && o->watch_add && o->watch_mod && o->watch_del &&
+	       o->timer_add && o->timer_mod && o->timer_del;
+}
+
+/* Allocate a handle for @b with its core state; backend fields unset. */
+static struct netbe *handle_new(const struct netbe_backend *b,
+				const struct netbe_config *cfg,
+				const struct netbe_loop *loop)
+{
+	struct netbe *be = calloc(1, sizeof(*be) + b->priv_size);
+
+	if (!be)
+		return NULL;
+	be->core = calloc(1, sizeof(*be->core));
+	if (!be->core) {
+		free(be);
+		return NULL;
+	}
+	pthread_mutex_init(&be->core->lock, NULL);
+	be->core->kick_fd = -1;
+	be->ops = b;
+	be->loop = *loop;
+	if (cfg)
+		be->cfg = *cfg;
+	be->rx_fd = be->tx_fd = -1;
+	return be;
+}
+
+static void handle_free(struct netbe *be)
+{
+	pthread_mutex_destroy(&be->core->lock);
+	free(be->core->stash);
+	free(be->core);
+	free(be);
+}
+
+/* After the backend opened: fill defaults, check what it set, allocate
+ * the stash and register the watches. */
+static int handle_finish(struct netbe *be)
+{
+	if (!be->rx_max)
+		be->rx_max = be->be_hdr_len + NETBE_FRAME_MAX;
+	if (!be->tx_max)
+		be->tx_max = be->be_hdr_len + NETBE_FRAME_MAX;
+	if (be->be_hdr_len != 0 && be->be_hdr_len != NETBE_VNET_HDR_LEN_LEGACY &&
+	    be->be_hdr_len != NETBE_VNET_HDR_LEN_MRG)
+		return netbe_errf(-EINVAL, "%s: backend header length %u is not 0, 10 or 12",
+				  be->ops->name, be->be_hdr_len);
+	be->core->stash = malloc(be->rx_max);
+	if (!be->core->stash)
+		return netbe_errf(-ENOMEM, "%s: out of memory", be->ops->name);
+	return watches_add(be);
+}
+
+NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
+			    const struct netbe_config *cfg,
+			    const struct netbe_loop *loop)
+{
+	struct netbe_spec s;
+	struct netbe *be;
+	int ret;
+
+	if (!bep)
+		return netbe_errf(-EINVAL, "netbe_open: the handle pointer is NULL");
+	*bep = NULL;
+	if (!loop_valid(loop))
+		return netbe_errf(-EINVAL, "netbe_open: a loop adapter with all six operations is required (netbe_epoll_loop() gives one)");
+	ret = netbe_spec_parse(&s, spec);
+	if (ret)
+		return ret;
+	be = handle_new(s.backend, cfg, loop);
+	if (!be) {
+		netbe_spec_free(&s);
+		return netbe_errf(-ENOMEM, "%s: out of memory", s.backend->name);
+	}
+	snprintf(be->name, sizeof(be->name), "%s", s.name ? s.name : "");
+	ret = be->ops->open(be, &s);
+	netbe_spec_free(&s);
+	if (ret) {
+		handle_free(be);
+		return ret < 0 ? ret : -EIO;
+	}
+	ret = handle_finish(be);
+	if (ret) {
+		netbe_close(be);
+		return ret;
+	}
+	*bep = be;
+	return 0;
+}
+
+NETBE_EXPORT void netbe_close(struct netbe *be)
+{
+	if (!be)
+		return;
+	watches_del(be);
+	be->ops->close(be);
+	handle_free(be);
+}
+
+NETBE_EXPORT const char *netbe_name(const struct netbe *be)
+{
+	return be ? be->ops->name : "";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Negotiation                                                              */
+/* ------------------------------------------------------------------------ */
+
+NETBE_EXPORT uint64_t netbe_get_cap(struct netbe *be)
+{
+	if (!be)
+		return 0;
+	return be->native_caps | NETBE_F_MRG_RXBUF;
+}
+
+NETBE_EXPORT int netbe_set_cap(struct netbe *be, uint64_t features,
+			       unsigned vnet_hdr_len)
+{
+	uint64_t offloads = NETBE_F_HOST_OFFLOADS | NETBE_F_GUEST_OFFLOADS;
+	int ret;
+
+	if (!be)
+		return netbe_errf(-EINVAL, "netbe_set_cap: handle is NULL");
+	if (features & ~netbe_get_cap(be))
+		return netbe_errf(-EINVAL, "%s: features 0x%llx are not offered (netbe_get_cap() gives 0x%llx)",
+				  be->ops->name, (unsigned long long)features,
+				  (unsigned long long)netbe_get_cap(be));
+	if (!vnet_hdr_len_valid(vnet_hdr_len))
+		return netbe_errf(-EINVAL, "%s: virtio-net header length %u is not 0, 10, 12 or 20",
+				  be->ops->name, vnet_hdr_len);
+	if ((features & offloads) && !vnet_hdr_len)
+		return netbe_errf(-EINVAL, "%s: offload features need a virtio-net header: pass a header length of 10, 12 or 20",
+				  be->ops->name);
+	if ((features & NETBE_F_MRG_RXBUF) && vnet_hdr_len < NETBE_VNET_HDR_LEN_MRG)
+		return netbe_errf(-EINVAL, "%s: MRG_RXBUF needs a header of at least 12 bytes",
+				  be->ops->name);
+	if (be->ops->set_offload) {
+		ret = be->ops->set_offload(be, features & be->native_caps);
+		if (ret)
+			return ret;
+	}
+	be->features = features;
+	be->fe_hdr_len = vnet_hdr_len;
+	return 0;
+}
+
+NETBE_EXPORT size_t netbe_get_vnet_hdr_len(struct netbe *be)
+{
+	return be ? be->fe_hdr_len : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transmit                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Why frame @f cannot be sent, NETBE_DROP__MAX if it can. */
+static enum netbe_drop_reason tx_check(struct netbe *be,
+				       const struct netbe_frame *f, size_t len)
+{
+	struct netbe_vnet_hdr h;
+	enum netbe_drop_reason why;
+
+	if (len < be->fe_hdr_len + ETH_HDR_LEN)
+		return NETBE_DROP_TX_RUNT;
+	if (len - be->fe_hdr_len + be->be_hdr_len > be->tx_max)
+		return NETBE_DROP_TX_TOO_BIG;
+	if (!be->fe_hdr_len)
+		return NETBE_DROP__MAX;
+	vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, &h);
+	why = vnet_hdr_check_tx(&h, be->features, len - be->fe_hdr_len);
+	if (why == NETBE_DROP__MAX && !be->be_hdr_len &&
+	    (h.gso_type != NETBE_GSO_NONE || (h.flags & NETBE_HDR_F_NEEDS_CSUM)))
+		why = NETBE_DROP_TX_OFFLOAD;
+	return why;
+}
+
+/* Describe frame @f in the backend's header length as xfer @j.
+ * Return: 0, or -E2BIG when the scratch iovec pool is exhausted. */
+static int tx_xfer(struct netbe *be, const struct netbe_frame *f, size_t len,
+		   unsigned j, unsigned *pool_used)
+{
+	struct dir_scratch *t = &be->core->tx;
+	struct netbe_xfer *x = &t->x[j];
+	struct iovec *out = t->iov + *pool_used;
+	int room = IOV_POOL - (int)*pool_used, n;
+
+	x->len = len - be->fe_hdr_len + be->be_hdr_len;
+	x->err = 0;
+	if (be->fe_hdr_len == be->be_hdr_len) {
+		x->iov = (struct iovec *)f->iov;
+		x->iovcnt = f->iovcnt;
+		return 0;
+	}
+	if (room < 2)
+		return -E2BIG;
+	if (be->be_hdr_len) {
+		struct netbe_vnet_hdr h;
+
+		vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, &h);
+		h.num_buffers = 0;
+		vnet_hdr_encode(t->hdr[j], be->be_hdr_len, &h);
+		out[0].iov_base = t->hdr[j];
+		out[0].iov_len = be->be_hdr_len;
+	}
+	n = iov_tail(f->iov, f->iovcnt, be->fe_hdr_len, out + !!be->be_hdr_len,
+		     room - 1);
+	if (n < 0)
+		return n;
+	x->iov = out;
+	x->iovcnt = n + !!be->be_hdr_len;
+	*pool_used += (unsigned)x->iovcnt;
+	return 0;
+}
+
+/* Consume the leading frames that must be dropped. Return: how many. */
+static unsigned tx_drop_prefix(struct netbe *be, struct netbe_frame *f,
+			       unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = iov_length(f[i].iov, f[i].iovcnt);
+		enum netbe_drop_reason why = tx_check(be, &f[i], len);
+
+		if (why == NETBE_DROP__MAX)
+			break;
+		netbe_count_drop(be, why);
+		f[i].result = (ssize_t)len;
+	}
+	return i;
+}
+
+/* Build xfers for the leading run of valid frames. Return: how many. */
+static unsigned tx_build(struct netbe *be, struct netbe_frame *f, unsigned n)
+{
+	unsigned m, pool_used = 0;
+
+	for (m = 0; m < n && m < NETBE_BURST; m++) {
+		size_t len = iov_length(f[m].iov, f[m].iovcnt);
+
+		if (tx_check(be, &f[m], len) != NETBE_DROP__MAX ||
+		    tx_xfer(be, &f[m], len, m, &pool_used))
+			break;
+		f[m].result = (ssize_t)len;
+	}
+	return m;
+}
+
+/* Account frames the backend consumed. */
+static void tx_account(struct netbe *be, struct netbe_frame *f, unsigned k)
+{
+	struct dir_scratch *t = &be->core->tx;
+	unsigned j;
+
+	for (j = 0; j < k; j++) {
+		if (t->x[j].err) {
+			netbe_count_drop(be, NETBE_DROP_TX_ERROR);
+			continue;
+		}
+		be->stats.tx_frames++;
+		be->stats.tx_bytes += (uint64_t)f[j].result - be->fe_hdr_len;
+	}
+}
+
+/* Send one chunk. Return: frames consumed, -EAGAIN, or -errno. */
+static int tx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
+{
+	unsigned dropped = tx_drop_prefix(be, f, n), m;
+	int ret;
+
+	if (dropped)
+		return (int)dropped;
+	m = tx_build(be, f, n);
+	if (!m)
+		return NB_ERR_RL(-EINVAL, "%s: a frame has more than %d segments",
+				 be->ops->name, NETBE_MAX_FRAME_IOV);
+	ret = be->ops->send(be, be->core->tx.x, m);
+	if (ret > 0)
+		tx_account(be, f, (unsigned)ret);
+	if (ret == -EAGAIN) {
+		be->stats.tx_eagain++;
+		set_flag(be, &be->core->tx_waiting, true);
+	}
+	return ret;
+}
+
+/* Check the caller's burst. Return: 0 or -EINVAL with a message. */
+static int check_frames(struct netbe *be, const char *fn,
+			const struct netbe_frame *f, unsigned n)
+{
+	unsigned i;
+
+	if (!be)
+		return NB_ERR_RL(-EINVAL, "%s: handle is NULL", fn);
+	if (!f && n)
+		return NB_ERR_RL(-EINVAL, "%s: frames is NULL", fn);
+	for (i = 0; i < n; i++)
+		if (!f[i].iov || f[i].iovcnt <= 0 ||
+		    f[i].iovcnt > NETBE_MAX_FRAME_IOV)
+			return NB_ERR_RL(-EINVAL, "%s: frame %u has no iovec or more than %d segments",
+					 fn, i, NETBE_MAX_FRAME_IOV);
+	return 0;
+}
+
+NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
+				  unsigned n)
+{
+	unsigned done = 0;
+	int ret = check_frames(be, "netbe_send_burst", frames, n);
+
+	if (ret || !n)
+		return ret;
+	while (done < n) {
+		ret = tx_chunk(be, frames + done, n - done);
+		if (ret <= 0)
+			break;
+		done += (unsigned)ret;
+	}
+	if (done)
+		return (int)done;
+	return ret ? ret : -EAGAIN;
+}
+
+NETBE_EXPORT ssize_t netbe_send(struct netbe *be, const struct iovec *iov,
+				int iovcnt)
+{
+	struct netbe_frame f = { .iov = iov, .iovcnt = iovcnt };
+	int ret = netbe_send_burst(be, &f, 1);
+
+	if (ret < 0)
+		return ret;
+	return ret ? f.result : -EAGAIN;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receive                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Check a received backend-form frame and compute the frontend header.
+ * Return: NETBE_DROP__MAX when it may be delivered. */
+static enum netbe_drop_reason rx_check(struct netbe *be, const struct iovec *iov,
+				       int iovcnt, size_t len,
+				       struct netbe_vnet_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (len < be->be_hdr_len + ETH_HDR_LEN)
+		return NETBE_DROP_RX_RUNT;
+	if (be->be_hdr_len)
+		vnet_hdr_read(iov, iovcnt, be->be_hdr_len, h);
+	h->num_buffers = 1;
+	h->hash_value = 0;
+	h->hash_report = 0;
+	h->padding_reserved = 0;
+	if (!be->fe_hdr_len && !be->be_hdr_len)
+		return NETBE_DROP__MAX;
+	return vnet_hdr_check_rx(h, be->features, len - be->be_hdr_len);
+}
+
+static void rx_account(struct netbe *be, size_t payload)
+{
+	be->stats.rx_frames++;
+	be->stats.rx_bytes += payload;
+}
+
+/* Receive one valid frame into the stash unless it holds one already.
+ * Return: the stashed length (backend form), 0 if none pending, -errno. */
+static ssize_t stash_fill(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+	struct iovec iov = { c->stash, be->rx_max };
+	struct netbe_xfer x = { .iov = &iov, .iovcnt = 1 };
+	struct netbe_vnet_hdr h;
+	enum netbe_drop_reason why;
+	unsigned tries;
+	int ret;
+
+	for (tries = 0; !c->stash_len && tries < NETBE_BURST; tries++) {
+		ret = be->ops->recv(be, &x, 1);
+		if (ret <= 0)
+			return ret;
+		why = rx_check(be, &iov, 1, x.len, &h);
+		if (why == NETBE_DROP__MAX)
+			c->stash_len = x.len;
+		else
+			netbe_count_drop(be, why);
+	}
+	return (ssize_t)c->stash_len;
+}
+
+/* Frontend length of the stashed frame. */
+static size_t stash_fe_len(struct netbe *be)
+{
+	return be->core->stash_len - be->be_hdr_len + be->fe_hdr_len;
+}
+
+/* Copy the stashed frame to @f. Return: its length or -EMSGSIZE. */
+static ssize_t stash_deliver(struct netbe *be, struct netbe_frame *f)
+{
+	struct netbe_core_state *c = be->core;
+	size_t need = stash_fe_len(be), payload = c->stash_len - be->be_hdr_len;
+	struct iovec iov = { c->stash, c->stash_len };
+	struct netbe_vnet_hdr h;
+
+	if (iov_length(f->iov, f->iovcnt) < need)
+		return -EMSGSIZE;
+	rx_check(be, &iov, 1, c->stash_len, &h);
+	vnet_hdr_write(f->iov, f->iovcnt, be->fe_hdr_len, &h);
+	iov_from_buf(f->iov, f->iovcnt, be->fe_hdr_len, c->stash + be->be_hdr_len,
+		     payload);
+	c->stash_len = 0;
+	rx_account(be, payload);
+	f->result = (ssize_t)need;
+	return f->result;
+}
+
+/* Describe frame @f's buffers in the backend's header length as xfer @j.
+ * Return: false when they cannot take any frame the backend may produce. */
+static bool rx_xfer(struct netbe *be, const struct netbe_frame *f, unsigned j,
+		    unsigned *pool_used)
+{
+	struct dir_scratch *r = &be->core->rx;
+	struct netbe_xfer *x = &r->x[j];
+	size_t cap = iov_length(f->iov, f->iovcnt);
+	struct iovec *out = r->iov + *pool_used;
+	int room = IOV_POOL - (int)*pool_used, n;
+
+	if (cap < be->fe_hdr_len || cap - be->fe_hdr_len + be->be_hdr_len < be->rx_max)
+		return false;
+	if (be->fe_hdr_len == be->be_hdr_len) {
+		x->iov = (struct iovec *)f->iov;
+		x->iovcnt = f->iovcnt;
+		return true;
+	}
+	if (room < 2)
+		return false;
+	if (be->be_hdr_len) {
+		out[0].iov_base = r->hdr[j];
+		out[0].iov_len = be->be_hdr_len;
+	}
+	n = iov_tail(f->iov, f->iovcnt, be->fe_hdr_len, out + !!be->be_hdr_len,
+		     room - 1);
+	if (n < 0)
+		return false;
+	x->iov = out;
+	x->iovcnt = n + !!be->be_hdr_len;
+	*pool_used += (unsigned)x->iovcnt;
+	return true;
+}
+
+/* Check and translate received xfer @j into frame slot @o (compacting over
+ * dropped frames). Return: true when delivered. */
+static bool rx_finish(struct netbe *be, struct netbe_frame *f, unsigned j,
+		      unsigned o)
+{
+	struct netbe_xfer *x = &be->core->rx.x[j];
+	size_t payload = x->len - be->be_hdr_len;
+	struct netbe_vnet_hdr h;
+	enum netbe_drop_reason why = rx_check(be, x->iov, x->iovcnt, x->len, &h);
+
+	if (why != NETBE_DROP__MAX) {
+		netbe_count_drop(be, why);
+		return false;
+	}
+	if (o != j)
+		iov_copy(f[o].iov, f[o].iovcnt, f[j].iov, f[j].iovcnt,
+			 payload + be->fe_hdr_len);
+	vnet_hdr_write(f[o].iov, f[o].iovcnt, be->fe_hdr_len, &h);
+	f[o].result = (ssize_t)(payload + be->fe_hdr_len);
+	rx_account(be, payload);
+	return true;
+}
+
+/* Receive one chunk straight into the caller's buffers, or through the
+ * stash when the first frame's buffers are small. Return: frames, -errno. */
+static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
+{
+	unsigned m, pool_used = 0, j, o = 0;
+	ssize_t sret;
+	int ret;
+
+	for (m = 0; m < n && m < NETBE_BURST; m++)
+		if (!rx_xfer(be, &f[m], m, &pool_used))
+			break;
+	if (!m) {
+		sret = stash_fill(be);
+		if (sret <= 0)
+			return (int)sret;
+		sret = stash_deliver(be, f);
+		return sret < 0 ? (int)sret : 1;
+	}
+	ret = be->ops->recv(be, be->core->rx.x, m);
+	if (ret <= 0)
+		return ret;
+	for (j = 0; j < (unsigned)ret; j++)
+		o += rx_finish(be, f, j, o);
+	return (int)o;
+}
+
+NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
+				  unsigned n)
+{
+	unsigned got = 0;
+	int ret = check_frames(be, "netbe_recv_burst", frames, n);
+
+	if (ret || !n)
+		return ret;
+	if (be->core->stash_len) {
+		ssize_t s = stash_deliver(be, frames);
+
+		if (s < 0)
+			return (int)s;
+		got = 1;
+	}
+	while (got < n) {
+		ret = rx_chunk(be, frames + got, n - got);
+		if (ret <= 0)
+			break;
+		got += (unsigned)ret;
+		if (be->core->stash_len)
+			break;
+	}
+	return got ? (int)got : ret;
+}
+
+NETBE_EXPORT ssize_t netbe_recv(struct netbe *be, const struct iovec *iov,
+				int iovcnt)
+{
+	struct netbe_frame f = { .iov = iov, .iovcnt = iovcnt };
+	int ret = netbe_recv_burst(be, &f, 1);
+
+	if (ret <= 0)
+		return ret;
+	return f.result;
+}
+
+NETBE_EXPORT ssize_t netbe_peek_recvlen(struct netbe *be)
+{
+	ssize_t ret;
+
+	if (!be)
+		return NB_ERR_RL(-EINVAL, "netbe_peek_recvlen: handle is NULL");
+	ret = stash_fill(be);
+	if (ret <= 0)
+		return ret;
+	return (ssize_t)stash_fe_len(be);
+}
+
+NETBE_EXPORT ssize_t netbe_rx_discard(struct netbe *be)
+{
+	ssize_t ret = netbe_peek_recvlen(be);
+
+	if (ret <= 0)
+		return ret;
+	be->core->stash_len = 0;
+	netbe_count_drop(be, NETBE_DROP_RX_DISCARDED);
+	return ret;
+}
+
+NETBE_EXPORT void netbe_rx_enable(struct netbe *be)
+{
+	if (!be)
+		return;
+	set_flag(be, &be->core->rx_enabled, true);
+	netbe_rx_kick(be);
+}
+
+NETBE_EXPORT void netbe_rx_disable(struct netbe *be)
+{
+	if (!be)
+		return;
+	set_flag(be, &be->core->rx_enabled, false);
+}
+
+NETBE_EXPORT int netbe_get_stats(struct netbe *be, struct netbe_stats *st)
+{
+	unsigned i;
+
+	if (!be || !st)
+		return netbe_errf(-EINVAL, "netbe_get_stats: handle or stats is NULL");
+	*st = be->stats;
+	for (i = 0; i < NETBE_DROP__MAX; i++)
+		st->drops[i] = __atomic_load_n(&be->stats.drops[i], __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bhyve compatibility                                                      */
+/* ------------------------------------------------------------------------ */
+
+static struct netbe_epoll *default_loop;
+static pthread_mutex_t default_loop_lock = PTHREAD_MUTEX_INITIALIZER;
+
+NETBE_EXPORT struct netbe_epoll *netbe_default_loop(void)
+{
+	pthread_mutex_lock(&default_loop_lock);
+	if (!default_loop && netbe_epoll_new(&default_loop))
+		default_loop = NULL;
+	pthread_mutex_unlock(&default_loop_lock);
+	return default_loop;
+}
+
+NETBE_EXPORT int netbe_init(net_backend_t **be, const char *opts,
+			    netbe_rx_fn cb, void *param)
+{
+	struct netbe_config cfg = { .rx_cb = cb, .opaque = param };
+	struct netbe_epoll *ep = netbe_default_loop();
+
+	if (!ep)
+		return -ENOMEM;
+	return netbe_open(be, opts, &cfg, netbe_epoll_loop(ep));
+}
+
+NETBE_EXPORT void netbe_cleanup(net_backend_t *be)
+{
+	netbe_close(be);
+}
