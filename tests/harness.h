@@ -56,9 +56,30 @@ static int harness_n, harness_failed, harness_cur_failed;
 	fflush(stdout);							\
 } while (0)
 
+/* Run fn(arg) and report it under the name @name (a string). */
+#define RUN_CASE(name, fn, arg) do {					\
+	harness_cur_failed = 0;						\
+	fflush(stdout);							\
+	fn(arg);							\
+	harness_n++;							\
+	if (harness_cur_failed)						\
+		harness_failed++;					\
+	printf("%s %d - %s\n", harness_cur_failed ? "not ok" : "ok",	\
+	       harness_n, (name));					\
+	fflush(stdout);							\
+} while (0)
+
 #define SKIP(fn, reason) do {						\
 	harness_n++;							\
 	printf("ok %d - %s # SKIP %s\n", harness_n, #fn, (reason));	\
+	printf("# skipped: %s\n", (reason));				\
+	fflush(stdout);							\
+} while (0)
+
+/* Report the test called @name (a string) as skipped for @reason. */
+#define SKIP_CASE(name, reason) do {					\
+	harness_n++;							\
+	printf("ok %d - %s # SKIP %s\n", harness_n, (name), (reason));	\
 	printf("# skipped: %s\n", (reason));				\
 	fflush(stdout);							\
 } while (0)

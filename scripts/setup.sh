@@ -1,0 +1,26 @@
+#!/bin/bash
+# Install what netbe needs to build and test on Debian 12, then build it.
+# Idempotent: packages already present are skipped, an existing build
+# directory is reconfigured. Needs root for apt-get (run it with sudo).
+# usage: scripts/setup.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+PKGS=(gcc clang meson ninja-build pkg-config libslirp-dev libglib2.0-dev
+      iproute2 iperf3 ethtool procps util-linux python3 valgrind kmod)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  [ "$(id -u)" = 0 ] || { echo "setup: need root to install packages (run with sudo)" >&2; exit 1; }
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+reconf=(); [ -d "$BUILD" ] && reconf=(--reconfigure)
+meson setup "${reconf[@]}" "$BUILD" --werror > "$BUILD.setup.log" 2>&1 || { cat "$BUILD.setup.log" >&2; exit 1; }
+sed -n '/Backends/,/^$/p' "$BUILD.setup.log"
+rm -f "$BUILD.setup.log"
+ninja -C "$BUILD" >/dev/null
+echo "setup: built $BUILD/tools/netbe and $BUILD/libnetbe.so"

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-conformance.c - the contract of include/netbe.h, checked the same
+ * way against every backend that can run here.
+ *
+ * Each backend case knows how to open a handle and how to make one frame
+ * pending on it (pair: the other end sends; slirp: an ARP request that
+ * slirp answers; tap: a frame sent by the kernel through an AF_PACKET
+ * socket on the tap). The checks then use only the public API: empty recv
+ * is 0, peek equals the next recv, short buffers give -EMSGSIZE and keep
+ * the frame, rx_disable silences the callback until rx_enable, a refused
+ * send is -EAGAIN and loses nothing, close is idempotent, counters add up.
+ * The tap case runs as root in a private network namespace (unshare), so
+ * nothing outside the test process sees it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "config.h"
+#include "harness.h"
+#include "netbe.h"
+
+#define HDR 12
+#define BIG (HDR + 65535 + 18)
+
+struct conf;
+
+struct backend_case {
+	const char *name;
+	const char *spec;
+	bool needs_root;
+	bool receives;             /* false: the backend never has frames */
+	bool back_pressure;        /* true: sends can be refused (-EAGAIN) */
+	int (*setup)(struct conf *c);
+	int (*inject)(struct conf *c);
+	void (*teardown)(struct conf *c);
+};
+
+struct conf {
+	const struct backend_case *bc;
+	struct netbe_epoll *ep;
+	struct netbe *be, *peer;
+	int pkt_fd;
+	int rx_calls, tx_calls;
+	uint8_t buf[BIG];
+};
+
+static void on_rx(struct netbe *be, void *opaque)
+{
+	(void)be;
+	((struct conf *)opaque)->rx_calls++;
+}
+
+static void on_tx(struct netbe *be, void *opaque)
+{
+	(void)be;
+	((struct conf *)opaque)->tx_calls++;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Dispatch the loop for @ms milliseconds at most, until @done(c). */
+static bool dispatch_until(struct conf *c, int ms, bool (*done)(struct conf *))
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	while (!(done && done(c)) && now_ms() < end)
+		netbe_epoll_dispatch(c->ep, 10);
+	return done && done(c);
+}
+
+static bool frame_pending(struct conf *c)
+{
+	return netbe_peek_recvlen(c->be) > 0;
+}
+
+static bool rx_called(struct conf *c)
+{
+	return c->rx_calls > 0;
+}
+
+/* An Ethernet frame (broadcast, local experimental ethertype) of @len. */
+static size_t test_frame(uint8_t *f, size_t len)
+{
+	memset(f, 0, len);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	return len;
+}
+
+static int open_handle(struct conf *c, struct netbe **be, const char *spec)
+{
+	struct netbe_config cfg = { .rx_cb = on_rx, .tx_cb = on_tx, .opaque = c };
+	int ret = netbe_open(be, spec, &cfg, netbe_epoll_loop(c->ep));
+
+	if (ret)
+		return ret;
+	return netbe_set_cap(*be, 0, HDR);
+}
+
+/* pair: the peer end sends. */
+static int pair_setup(struct conf *c)
+{
+	int ret = open_handle(c, &c->be, c->bc->spec);
+
+	return ret ? ret : open_handle(c, &c->peer, c->bc->spec);
+}
+
+static int pair_inject(struct conf *c)
+{
+	uint8_t f[HDR + 60];
+	struct iovec iov = { f, sizeof(f) };
+
+	test_frame(f + HDR, 60);
+	memset(f, 0, HDR);
+	return netbe_send(c->peer, &iov, 1) == (ssize_t)sizeof(f) ? 0 : -1;
+}
+
+static int null_setup(struct conf *c)
+{
+	return open_handle(c, &c->be, c->bc->spec);
+}
+
+#if NETBE_HAVE_SLIRP
+/* slirp: an ARP request for the gateway makes slirp queue a reply. */
+static int slirp_inject(struct conf *c)
+{
+	static const uint8_t arp[] = {
+		0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+		0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15,
+		0, 0, 0, 0, 0, 0, 10, 0, 2, 2,
+	};
+	uint8_t f[HDR + 60];
+	struct iovec iov = { f, sizeof(f) };
+
+	memset(f, 0, sizeof(f));
+	memset(f + HDR, 0xff, 6);
+	memcpy(f + HDR + 6, arp + 8, 6);
+	f[HDR + 12] = 0x08;
+	f[HDR + 13] = 0x06;
+	memcpy(f + HDR + 14, arp, sizeof(arp));
+	return netbe_send(c->be, &iov, 1) == (ssize_t)sizeof(f) ? 0 : -1;
+}
+#endif
+
+/* tap: in a private namespace, the kernel sends through a packet socket. */
+static int tap_setup(struct conf *c)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	int ret = open_handle(c, &c->be, c->bc->spec);
+
+	if (ret)
+		return ret;
+	sll.sll_ifindex = (int)if_nametoindex("nbconf0");
+	c->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (c->pkt_fd < 0 || !sll.sll_ifindex ||
+	    bind(c->pkt_fd, (struct sockaddr *)&sll, sizeof(sll)))
+		return -errno;
+	return 0;
+}
+
+static int tap_inject(struct conf *c)
+{
+	uint8_t f[60];
+
+	test_frame(f, sizeof(f));
+	return send(c->pkt_fd, f, sizeof(f), 0) == (ssize_t)sizeof(f) ? 0 : -errno;
+}
+
+static void teardown(struct conf *c)
+{
+	netbe_close(c->be);
+	netbe_close(c->peer);
+	if (c->pkt_fd >= 0)
+		close(c->pkt_fd);
+	netbe_epoll_free(c->ep);
+}
+
+static const struct backend_case cases[] = {
+	{ "pair", "pair:conf,depth=8", false, true, true, pair_setup, pair_inject, teardown },
+	{ "null", "null", false, false, false, null_setup, NULL, teardown },
+#if NETBE_HAVE_SLIRP
+	{ "slirp", "slirp", false, true, false, null_setup, slirp_inject, teardown },
+#endif
+	{ "tap", "tap:nbconf0", true, true, false, tap_setup, tap_inject, teardown },
+};
+
+static struct conf *conf_open(const struct backend_case *bc)
+{
+	static struct conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.bc = bc;
+	c.pkt_fd = -1;
+	if (netbe_epoll_new(&c.ep) || bc->setup(&c)) {
+		printf("# %s: setup failed: %s\n", bc->name, netbe_last_error());
+		teardown(&c);
+		return NULL;
+	}
+	return &c;
+}
+
+static ssize_t recv_big(struct conf *c)
+{
+	struct iovec iov = { c->buf, sizeof(c->buf) };
+
+	return netbe_recv(c->be, &iov, 1);
+}
+
+/* Receive until nothing is left (bounded). Return: frames drained. */
+static int drain(struct conf *c)
+{
+	int n = 0;
+
+	while (n < 1000 && recv_big(c) > 0)
+		n++;
+	return n;
+}
+
+/* Inject one frame and wait until it is pending. */
+static bool inject_and_wait(struct conf *c)
+{
+	if (c->bc->inject(c)) {
+		printf("# %s: inject failed\n", c->bc->name);
+		return false;
+	}
+	return dispatch_until(c, 2000, frame_pending);
+}
+
+static void check_empty_recv(struct conf *c)
+{
+	drain(c);
+	CHECK_EQ(recv_big(c), 0);
+	CHECK_EQ(netbe_peek_recvlen(c->be), 0);
+}
+
+static void check_peek_equals_recv(struct conf *c)
+{
+	ssize_t len;
+
+	drain(c);
+	CHECK(inject_and_wait(c));
+	len = netbe_peek_recvlen(c->be);
+	CHECK(len > HDR);
+	CHECK_EQ(netbe_peek_recvlen(c->be), len);
+	CHECK_EQ(recv_big(c), len);
+}
+
+static void check_short_buffers(struct conf *c)
+{
+	uint8_t small[HDR + 8];
+	struct iovec iov[2] = { { small, 5 }, { small + 5, sizeof(small) - 5 } };
+	ssize_t len;
+
+	drain(c);
+	CHECK(inject_and_wait(c));
+	len = netbe_peek_recvlen(c->be);
+	CHECK_EQ(netbe_recv(c->be, iov, 2), -EMSGSIZE);
+	CHECK_EQ(netbe_recv(c->be, iov, 1), -EMSGSIZE);
+	CHECK_EQ(netbe_peek_recvlen(c->be), len);
+	CHECK_EQ(recv_big(c), len);
+}
+
+static void check_rx_disable(struct conf *c)
+{
+	drain(c);
+	netbe_rx_enable(c->be);
+	c->rx_calls = 0;
+	CHECK(inject_and_wait(c));
+	CHECK(dispatch_until(c, 2000, rx_called));
+	drain(c);
+	netbe_rx_disable(c->be);
+	dispatch_until(c, 50, NULL);
+	c->rx_calls = 0;
+	CHECK(inject_and_wait(c));
+	dispatch_until(c, 200, NULL);
+	CHECK_EQ(c->rx_calls, 0);
+	netbe_rx_enable(c->be);
+	CHECK(dispatch_until(c, 2000, rx_called));
+	CHECK(recv_big(c) > 0);
+	netbe_rx_disable(c->be);
+}
+
+static bool tx_called(struct conf *c)
+{
+	return c->tx_calls > 0;
+}
+
+/* Fill the backend until it refuses; everything accepted must arrive. */
+static void check_eagain_loses_nothing(struct conf *c)
+{
+	uint8_t f[HDR + 60];
+	struct iovec iov = { f, sizeof(f) }, big = { c->buf, sizeof(c->buf) };
+	struct netbe_stats st;
+	int sent = 0, got = 0;
+	ssize_t ret = 0;
+
+	memset(f, 0, HDR);
+	test_frame(f + HDR, 60);
+	while (sent < 10000 && (ret = netbe_send(c->be, &iov, 1)) > 0)
+		sent++;
+	CHECK_EQ(ret, -EAGAIN);
+	netbe_get_stats(c->be, &st);
+	CHECK(st.tx_eagain >= 1);
+	CHECK_EQ(st.tx_frames, sent);
+	c->tx_calls = 0;
+	while (got < sent + 10 && netbe_recv(c->peer, &big, 1) > 0)
+		got++;
+	CHECK_EQ(got, sent);
+	CHECK(dispatch_until(c, 2000, tx_called));
+	CHECK_EQ(netbe_send(c->be, &iov, 1), (ssize_t)sizeof(f));
+}
+
+static void check_counters(struct conf *c)
+{
+	uint8_t f[HDR + 60], runt[HDR + 4] = { 0 };
+	struct iovec iov = { f, sizeof(f) }, riov = { runt, sizeof(runt) };
+	struct netbe_stats before, after;
+	int i, received = 0;
+
+	drain(c);
+	memset(f, 0, HDR);
+	test_frame(f + HDR, 60);
+	netbe_get_stats(c->be, &before);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(netbe_send(c->be, &iov, 1), (ssize_t)sizeof(f));
+	CHECK_EQ(netbe_send(c->be, &riov, 1), (ssize_t)sizeof(runt));
+	if (c->bc->receives) {
+		CHECK(inject_and_wait(c));
+		received = drain(c);
+	}
+	netbe_get_stats(c->be, &after);
+	CHECK_EQ(after.tx_frames - before.tx_frames, 3);
+	CHECK_EQ(after.tx_bytes - before.tx_bytes, 3 * 60);
+	CHECK_EQ(after.drops[NETBE_DROP_TX_RUNT] - before.drops[NETBE_DROP_TX_RUNT], 1);
+	CHECK_EQ(after.rx_frames - before.rx_frames, received);
+	if (c->bc->receives)
+		CHECK(received >= 1);
+}
+
+static void check_close_idempotent(const struct backend_case *bc)
+{
+	struct conf *c;
+	int i;
+
+	netbe_close(NULL);
+	for (i = 0; i < 3; i++) {
+		c = conf_open(bc);
+		CHECK(c != NULL);
+		if (c)
+			teardown(c);
+	}
+}
+
+/* Run check @fn on a fresh handle of @bc, reported as "BACKEND: what". */
+static void run_check(const struct backend_case *bc, const char *what,
+		      void (*fn)(struct conf *))
+{
+	char name[96];
+	struct conf *c;
+
+	snprintf(name, sizeof(name), "%s: %s", bc->name, what);
+	c = conf_open(bc);
+	if (!c) {
+		RUN_CASE(name, CHECK, 0);
+		return;
+	}
+	RUN_CASE(name, fn, c);
+	teardown(c);
+}
+
+static void skip_check(const struct backend_case *bc, const char *what,
+		       const char *why)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s: %s", bc->name, what);
+	SKIP_CASE(name, why);
+}
+
+static void run_backend(const struct backend_case *bc)
+{
+	static const struct { const char *what; void (*fn)(struct conf *); bool rx; } checks[] = {
+		{ "empty recv returns 0", check_empty_recv, false },
+		{ "peek_recvlen equals the next recv", check_peek_equals_recv, true },
+		{ "short buffers give -EMSGSIZE and keep the frame", check_short_buffers, true },
+		{ "rx_disable silences the callback until rx_enable", check_rx_disable, true },
+		{ "counters add up", check_counters, false },
+	};
+	char name[96];
+	unsigned i;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if (bc->needs_root && !harness_is_root())
+			skip_check(bc, checks[i].what, "needs root");
+		else if (checks[i].rx && !bc->receives)
+			skip_check(bc, checks[i].what, "backend never receives");
+		else
+			run_check(bc, checks[i].what, checks[i].fn);
+	}
+	if (bc->needs_root && !harness_is_root())
+		skip_check(bc, "refused send is -EAGAIN and loses nothing", "needs root");
+	else if (!bc->back_pressure)
+		skip_check(bc, "refused send is -EAGAIN and loses nothing",
+			   "backend never refuses a send");
+	else
+		run_check(bc, "refused send is -EAGAIN and loses nothing",
+			  check_eagain_loses_nothing);
+	snprintf(name, sizeof(name), "%s: close is idempotent", bc->name);
+	if (bc->needs_root && !harness_is_root())
+		SKIP_CASE(name, "needs root");
+	else
+		RUN_CASE(name, check_close_idempotent, bc);
+}
+
+/* As root, move into a private network namespace without IPv6 chatter. */
+static void private_netns(void)
+{
+	FILE *f;
+
+	if (!harness_is_root())
+		return;
+	if (unshare(CLONE_NEWNET)) {
+		printf("# unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return;
+	}
+	f = fopen("/proc/sys/net/ipv6/conf/default/disable_ipv6", "w");
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+}
+
+int main(void)
+{
+	unsigned i;
+
+	netbe_set_log(NULL, NULL, NETBE_LOG_ERR);
+	private_netns();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_backend(&cases[i]);
+	return harness_done();
+}
