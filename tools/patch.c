@@ -86,6 +86,21 @@ static bool flush(struct direction *d)
 	return true;
 }
 
+/* Receive a burst into d's buffers, each sized to its frame afterwards.
+ * Return: frames received or -errno. */
+static int receive(struct direction *d)
+{
+	unsigned i;
+	int n;
+
+	for (i = 0; i < PATCH_BURST; i++)
+		d->iov[i].iov_len = PATCH_BUF;
+	n = netbe_recv_burst(d->src, d->frames, PATCH_BURST);
+	for (i = 0; n > 0 && i < (unsigned)n; i++)
+		d->iov[i].iov_len = (size_t)d->frames[i].result;
+	return n;
+}
+
 /* Move bursts from d->src to d->dst until the source is empty, the sink
  * is full, or the per-callback budget is spent. */
 static void pump(struct direction *d)
@@ -98,7 +113,7 @@ static void pump(struct direction *d)
 			netbe_rx_disable(d->src);
 			return;
 		}
-		n = netbe_recv_burst(d->src, d->frames, PATCH_BURST);
+		n = receive(d);
 		if (n < 0) {
 			patch_fail(d->patch, d->src_spec, "receive", n);
 			return;
@@ -107,6 +122,8 @@ static void pump(struct direction *d)
 			return;
 		d->pend_off = 0;
 		d->pend_n = (unsigned)n;
+		if (n < PATCH_BURST)
+			break;  /* the source ran dry */
 	}
 	if (!flush(d))
 		netbe_rx_disable(d->src);

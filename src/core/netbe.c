@@ -761,12 +761,14 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 		got = 1;
 	}
 	while (got < n) {
-		ret = rx_chunk(be, frames + got, n - got);
+		unsigned want = n - got < NETBE_BURST ? n - got : NETBE_BURST;
+
+		ret = rx_chunk(be, frames + got, want);
 		if (ret <= 0)
 			break;
 		got += (unsigned)ret;
-		if (be->core->stash_len)
-			break;
+		if ((unsigned)ret < want)
+			break;  /* the backend ran dry: don't ask again */
 	}
 	return got ? (int)got : ret;
 }
