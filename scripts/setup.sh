@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 PKGS=(gcc clang meson ninja-build pkg-config libslirp-dev libglib2.0-dev
-      iproute2 iperf3 ethtool procps util-linux python3 valgrind kmod)
+      iproute2 iputils-ping iperf3 ethtool procps util-linux python3 valgrind kmod)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tap.c - the Linux tap backend (/dev/net/tun), with bhyve's "vmnet" alias.
+ *
+ * Theory of operation. The backend owns one tap file descriptor, opened
+ * non-blocking, that is both rx_fd and tx_fd: one readv() receives one
+ * frame, one writev() sends one, and nothing is copied on the way.
+ *
+ * It gets that fd in one of two ways:
+ *  - "tap:NAME" opens /dev/net/tun and attaches to NAME with TUNSETIFF,
+ *    creating it when it did not exist. A tap netbe creates is not
+ *    persistent (it vanishes when the fd closes) and is brought up, so it is
+ *    usable at once; a tap that existed is left as its owner configured it.
+ *  - "tap:fd=N" adopts a tap fd an unprivileged process inherited from its
+ *    parent. It is already attached, so the backend only asks TUNGETIFF what
+ *    it is (it must be a tap without packet information) and whether it
+ *    carries a virtio-net header. netbe owns the fd once open() succeeds.
+ *
+ * With a virtio-net header (IFF_VNET_HDR, the default) the header is
+ * 12 bytes (TUNSETVNETHDRSZ), so core passes offload metadata through and
+ * the kernel does checksums and segmentation natively. Transmit offloads
+ * (frames we write) are accepted by every kernel that has IFF_VNET_HDR,
+ * except UDP segmentation (USO), which came with the receive side bits. The
+ * receive offloads (frames the kernel may hand us) are probed once with
+ * TUNSETOFFLOAD, which rejects bits the kernel does not know, then switched
+ * off until the frontend negotiates them: set_offload() then enables
+ * exactly the negotiated ones, so the kernel never hands us a GSO or
+ * partial-checksum frame the frontend cannot take.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+
+#include "backend.h"
+#include "log.h"
+#include "spec.h"
+
+/* UDP segmentation offload bits (Linux 6.2); older headers lack them. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
+#define TAP_VNET_HDR_LEN 12
+#define TAP_MTU_MIN 68
+#define TAP_MTU_MAX 65521
+
+/* Transmit offloads every IFF_VNET_HDR kernel takes on write. */
+#define TAP_HOST_CAPS (NETBE_F_CSUM | NETBE_F_HOST_TSO4 | NETBE_F_HOST_TSO6 | \
+		       NETBE_F_HOST_ECN | NETBE_F_HOST_UFO)
+
+struct tap_priv {
+	int fd;
+	char ifname[IFNAMSIZ];
+};
+
+/* One TUNSETOFFLOAD probe: the flags tried and the features they prove. */
+struct tap_probe {
+	unsigned tun_flags;
+	uint64_t features;
+};
+
+/*
+ * The kernel (up to at least 6.18) enables USO only when both USO4 and USO6
+ * are requested, so the pair is probed too; single bits are kept for
+ * kernels that learn them separately.
+ */
+static const struct tap_probe tap_probes[] = {
+	{ TUN_F_CSUM, NETBE_F_GUEST_CSUM },
+	{ TUN_F_CSUM | TUN_F_TSO4, NETBE_F_GUEST_TSO4 },
+	{ TUN_F_CSUM | TUN_F_TSO6, NETBE_F_GUEST_TSO6 },
+	{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN, NETBE_F_GUEST_ECN },
+	{ TUN_F_CSUM | TUN_F_UFO, NETBE_F_GUEST_UFO },
+	{ TUN_F_CSUM | TUN_F_USO4, NETBE_F_GUEST_USO4 },
+	{ TUN_F_CSUM | TUN_F_USO6, NETBE_F_GUEST_USO6 },
+	{ TUN_F_CSUM | TUN_F_USO4 | TUN_F_USO6,
+	  NETBE_F_GUEST_USO4 | NETBE_F_GUEST_USO6 },
+};
+
+static const char *const tap_aliases[] = { "vmnet", NULL };
+
+static const struct netbe_key tap_keys[] = {
+	{ .name = "fd",
+	  .help = "N: adopt the already-configured tap fd N inherited from the "
+		  "parent instead of opening NAME; netbe closes it on close" },
+	{ .name = "vnet_hdr",
+	  .help = "on|off: use the virtio-net header so the kernel does "
+		  "checksum and segmentation offloads (default on)" },
+	{ .name = "mtu",
+	  .help = "68..65521: set the interface MTU (default: leave it)" },
+	{ .name = NULL }
+};
+
+/**
+ * tap_ifreq_socket() - a socket for the interface ioctls (SIOC[GS]IF*)
+ * Return: the fd, or a negative errno with the error recorded.
+ */
+static int tap_ifreq_socket(const char *ifname)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return netbe_errf(-errno, "tap %s: cannot create a socket to configure the interface: %s",
+				  ifname, strerror(errno));
+	return s;
+}
+
+/**
+ * tap_set_mtu() - set @ifname's MTU with SIOCSIFMTU
+ * Return: 0, or a negative errno with a message saying what to do.
+ */
+static int tap_set_mtu(const char *ifname, unsigned mtu)
+{
+	struct ifreq ifr = { .ifr_mtu = (int)mtu };
+	int s = tap_ifreq_socket(ifname);
+	int err = 0;
+
+	if (s < 0)
+		return s;
+	memcpy(ifr.ifr_name, ifname, IFNAMSIZ);
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+		err = netbe_errf(-errno, "tap %s: cannot set mtu=%u: %s - run as root (CAP_NET_ADMIN), or drop mtu= and set it with 'ip link set %s mtu %u'",
+				 ifname, mtu, strerror(errno), ifname, mtu);
+	close(s);
+	return err;
+}
+
+/**
+ * tap_bring_up() - set IFF_UP on @ifname
+ * Return: 0, or a negative errno with a message.
+ */
+static int tap_bring_up(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int s = tap_ifreq_socket(ifname);
+	int err = 0;
+
+	if (s < 0)
+		return s;
+	memcpy(ifr.ifr_name, ifname, IFNAMSIZ);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+		err = netbe_errf(-errno, "tap %s: cannot read interface flags: %s",
+				 ifname, strerror(errno));
+	} else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			err = netbe_errf(-errno, "tap %s: cannot bring the interface up: %s - run as root (CAP_NET_ADMIN)",
+					 ifname, strerror(errno));
+	}
+	close(s);
+	return err;
+}
+
+/**
+ * tap_attach_error() - turn a TUNSETIFF failure into advice
+ * Return: @err, with the message recorded.
+ */
+static int tap_attach_error(int err, const char *name, bool existed)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+		return netbe_errf(err, "tap: cannot %s tap %s: %s - run as root (CAP_NET_ADMIN), or create it for your user first ('ip tuntap add %s mode tap user USER')",
+				  existed ? "attach to" : "create", name,
+				  strerror(-err), name);
+	case -EBUSY:
+		return netbe_errf(err, "tap: cannot attach to %s: %s - another process holds it open; close that process or pick another name",
+				  name, strerror(-err));
+	case -EINVAL:
+		return netbe_errf(err, "tap: cannot attach to %s: %s - %s exists and is not a single-queue tap; pick another name",
+				  name, strerror(-err), name);
+	default:
+		return netbe_errf(err, "tap: cannot %s tap %s: %s",
+				  existed ? "attach to" : "create", name,
+				  strerror(-err));
+	}
+}
+
+/**
+ * tap_open_name() - open /dev/net/tun and attach to (or create) tap @name
+ * @ifname: receives the interface name (IFNAMSIZ bytes): the kernel fills
+ *          in a pattern such as "tap%d"
+ * @created: set when the tap did not exist before
+ * Return: the fd, or a negative errno with the message recorded.
+ */
+static int tap_open_name(const char *name, bool vnet_hdr, char *ifname,
+			 bool *created)
+{
+	struct ifreq ifr = { 0 };
+	bool existed;
+	int fd, err;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return netbe_errf(-EINVAL, "tap: interface name '%s' is too long - use at most %d characters",
+				  name, IFNAMSIZ - 1);
+	existed = if_nametoindex(name) != 0;
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT || err == -ENODEV)
+			return netbe_errf(err, "tap: cannot open /dev/net/tun: %s - load the tun module (modprobe tun), or pass an already-open tap with fd=N",
+					  strerror(-err));
+		return netbe_errf(err, "tap: cannot open /dev/net/tun: %s - run as root (CAP_NET_ADMIN), or pass an already-open tap with fd=N",
+				  strerror(-err));
+	}
+	memcpy(ifr.ifr_name, name, strlen(name));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = tap_attach_error(-errno, name, existed);
+		close(fd);
+		return err;
+	}
+	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
+	ifname[IFNAMSIZ - 1] = '\0';
+	*created = !existed;
+	return fd;
+}
+
+/**
+ * tap_fd_flags() - TUNGETIFF on @fd, with IFF_NO_PI made trustworthy
+ *
+ * TUNGETIFF reports "no socket filter attached" as IFF_NOFILTER, which has
+ * the value of IFF_NO_PI, so without a filter the bit says nothing about
+ * packet information. In that case an accept-all filter is attached for the
+ * duration of a second TUNGETIFF; it changes no frame and is removed at once.
+ * @ifr: receives the name and flags
+ * Return: 0, or a negative errno from TUNGETIFF.
+ */
+static int tap_fd_flags(int fd, struct ifreq *ifr)
+{
+	struct sock_filter accept_all = BPF_STMT(BPF_RET | BPF_K, UINT32_MAX);
+	struct sock_fprog prog = { .len = 1, .filter = &accept_all };
+
+	if (ioctl(fd, TUNGETIFF, ifr) < 0)
+		return -errno;
+	if (!(ifr->ifr_flags & IFF_NOFILTER))
+		return 0;
+	if (ioctl(fd, TUNATTACHFILTER, &prog) < 0)
+		return 0;
+	(void)ioctl(fd, TUNGETIFF, ifr);
+	(void)ioctl(fd, TUNDETACHFILTER, &prog);
+	return 0;
+}
+
+/**
+ * tap_adopt_fd() - check that @fd is an attached tap without packet
+ * information, make it non-blocking and learn its name and flags
+ * @ifname: receives the interface name (IFNAMSIZ bytes)
+ * @vnet_hdr: receives whether the tap has IFF_VNET_HDR
+ * Return: 0, or a negative errno with a message; @fd is left open either way.
+ */
+static int tap_adopt_fd(int fd, char *ifname, bool *vnet_hdr)
+{
+	struct ifreq ifr = { 0 };
+	int fl = fcntl(fd, F_GETFL);
+	int err;
+
+	if (fl < 0)
+		return netbe_errf(-errno, "tap: fd=%d is not an open file descriptor: %s - pass the number of a tap fd this process inherited",
+				  fd, strerror(errno));
+	err = tap_fd_flags(fd, &ifr);
+	if (err)
+		return netbe_errf(err, "tap: fd=%d is not an attached tap (TUNGETIFF: %s) - pass a /dev/net/tun fd after TUNSETIFF",
+				  fd, strerror(-err));
+	if (!(ifr.ifr_flags & IFF_TAP))
+		return netbe_errf(-EINVAL, "tap: fd=%d is a tun (layer 3) device, not a tap - create it with IFF_TAP",
+				  fd);
+	if (!(ifr.ifr_flags & IFF_NO_PI))
+		return netbe_errf(-EINVAL, "tap: fd=%d was attached without IFF_NO_PI - attach it with IFF_TAP|IFF_NO_PI",
+				  fd);
+	if (fcntl(fd, F_SETFL, (fl | O_NONBLOCK) & ~O_ASYNC) < 0)
+		return netbe_errf(-errno, "tap: fd=%d: cannot make it non-blocking: %s",
+				  fd, strerror(errno));
+	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
+	ifname[IFNAMSIZ - 1] = '\0';
+	*vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+	return 0;
+}
+
+/**
+ * tap_probe_offloads() - which receive offloads TUNSETOFFLOAD accepts;
+ * leaves them all off
+ * Return: the NETBE_F_GUEST_* bits that probed OK, HOST_USO added when
+ * the kernel knows USO; or a negative errno if offloads cannot be reset.
+ */
+static int64_t tap_probe_offloads(int fd, const char *ifname)
+{
+	uint64_t caps = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(tap_probes) / sizeof(tap_probes[0]); i++)
+		if (ioctl(fd, TUNSETOFFLOAD, tap_probes[i].tun_flags) == 0)
+			caps |= tap_probes[i].features;
+	if (ioctl(fd, TUNSETOFFLOAD, 0) < 0)
+		return netbe_errf(-errno, "tap %s: cannot reset offloads (TUNSETOFFLOAD): %s",
+				  ifname, strerror(errno));
+	if (caps & (NETBE_F_GUEST_USO4 | NETBE_F_GUEST_USO6))
+		caps |= NETBE_F_HOST_USO;
+	return (int64_t)caps;
+}
+
+/**
+ * tap_setup_vnet_hdr() - switch the tap to 12-byte headers, probe offloads
+ * @offloads: false for vnet_hdr=off on an adopted fd that has a header:
+ *            keep the header, advertise no offload
+ * Return: 0 with be->be_hdr_len and be->native_caps set, or -errno.
+ */
+static int tap_setup_vnet_hdr(struct netbe *be, bool offloads)
+{
+	struct tap_priv *p = netbe_priv(be);
+	int len = TAP_VNET_HDR_LEN;
+	int64_t caps;
+
+	if (ioctl(p->fd, TUNSETVNETHDRSZ, &len) < 0)
+		return netbe_errf(-errno, "tap %s: cannot set the virtio-net header size (TUNSETVNETHDRSZ): %s - use vnet_hdr=off",
+				  p->ifname, strerror(errno));
+	caps = tap_probe_offloads(p->fd, p->ifname);
+	if (caps < 0)
+		return (int)caps;
+	be->be_hdr_len = TAP_VNET_HDR_LEN;
+	be->native_caps = offloads ? TAP_HOST_CAPS | (uint64_t)caps : 0;
+	return 0;
+}
+
+/**
+ * tap_open_fd() - the fd=N form: adopt an inherited tap
+ * Return: 0 with p->fd and p->ifname set, or -errno (the fd stays open and
+ * the caller's).
+ */
+static int tap_open_fd(struct netbe *be, const struct netbe_spec *spec,
+		       bool *vnet_hdr)
+{
+	struct tap_priv *p = netbe_priv(be);
+	const char *want = netbe_spec_get(spec, "vnet_hdr");
+	uint64_t fd;
+	bool has_hdr = false;
+	int err;
+
+	err = netbe_spec_uint(spec, "fd", 0, INT_MAX, 0, &fd);
+	if (err)
+		return err;
+	err = tap_adopt_fd((int)fd, p->ifname, &has_hdr);
+	if (err)
+		return err;
+	if (want && *vnet_hdr && !has_hdr)
+		return netbe_errf(-EINVAL, "tap: fd=%d (%s) has no IFF_VNET_HDR, so vnet_hdr=on is impossible - drop vnet_hdr=on, or attach it with IFF_VNET_HDR",
+				  (int)fd, p->ifname);
+	if (!want)
+		*vnet_hdr = has_hdr;
+	p->fd = (int)fd;
+	return has_hdr ? tap_setup_vnet_hdr(be, *vnet_hdr) : 0;
+}
+
+/**
+ * tap_open_named() - the NAME form: open /dev/net/tun, create or attach,
+ * bring a created tap up
+ * Return: 0 with p->fd and p->ifname set, or -errno with nothing left open.
+ */
+static int tap_open_named(struct netbe *be, const char *name, bool vnet_hdr,
+			  unsigned mtu)
+{
+	struct tap_priv *p = netbe_priv(be);
+	bool created = false;
+	int err;
+
+	p->fd = tap_open_name(name, vnet_hdr, p->ifname, &created);
+	if (p->fd < 0)
+		return p->fd;
+	err = vnet_hdr ? tap_setup_vnet_hdr(be, true) : 0;
+	if (!err && mtu)
+		err = tap_set_mtu(p->ifname, mtu);
+	if (!err && created)
+		err = tap_bring_up(p->ifname);
+	if (err) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	return err;
+}
+
+/**
+ * tap_open() - the open op: "tap:NAME" or "tap:fd=N", with vnet_hdr and mtu
+ * Return: 0, or a negative errno with a message saying what to do.
+ */
+static int tap_open(struct netbe *be, const struct netbe_spec *spec)
+{
+	struct tap_priv *p = netbe_priv(be);
+	bool has_fd = netbe_spec_get(spec, "fd") != NULL;
+	bool vnet_hdr;
+	uint64_t mtu;
+	int err;
+
+	if (!spec->name && !has_fd)
+		return netbe_errf(-EINVAL, "tap: no interface given - use tap:NAME to create or attach to a tap, or tap:fd=N to adopt an open one");
+	if (spec->name && has_fd)
+		return netbe_errf(-EINVAL, "tap: both NAME (%s) and fd= given - use either tap:NAME or tap:fd=N",
+				  spec->name);
+	err = netbe_spec_bool(spec, "vnet_hdr", true, &vnet_hdr);
+	if (!err)
+		err = netbe_spec_uint(spec, "mtu", TAP_MTU_MIN, TAP_MTU_MAX, 0, &mtu);
+	if (err)
+		return err;
+
+	be->be_hdr_len = 0;
+	be->native_caps = 0;
+	if (has_fd) {
+		err = tap_open_fd(be, spec, &vnet_hdr);
+		if (!err && mtu)
+			err = tap_set_mtu(p->ifname, (unsigned)mtu);
+		if (err)
+			return err;
+	} else {
+		err = tap_open_named(be, spec->name, vnet_hdr, (unsigned)mtu);
+		if (err)
+			return err;
+	}
+	be->rx_fd = p->fd;
+	be->tx_fd = p->fd;
+	be->tx_events = NETBE_EV_OUT;
+	nb_debug("tap %s: fd %d, vnet header %u bytes, native caps 0x%llx",
+		 p->ifname, p->fd, be->be_hdr_len,
+		 (unsigned long long)be->native_caps);
+	return 0;
+}
+
+/** tap_close() - the close op: close the tap fd (a created tap vanishes). */
+static void tap_close(struct netbe *be)
+{
+	struct tap_priv *p = netbe_priv(be);
+
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+}
+
+/**
+ * tap_recv() - the recv op: one readv() per frame until @n frames or none
+ * pending
+ * Return: frames received (0 when none), or -errno when the tap is gone and
+ * nothing was received.
+ */
+static int tap_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
+{
+	struct tap_priv *p = netbe_priv(be);
+	unsigned i = 0;
+
+	while (i < n) {
+		ssize_t r = readv(p->fd, x[i].iov, x[i].iovcnt);
+
+		if (r > 0) {
+			x[i++].len = (size_t)r;
+			continue;
+		}
+		if (r == 0 || errno == EAGAIN)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (i)
+			break;
+		return NB_ERR_RL(-errno, "tap %s: read failed: %s (interface deleted?)",
+				 p->ifname, strerror(errno));
+	}
+	return (int)i;
+}
+
+/**
+ * tap_send() - the send op: one writev() per frame
+ *
+ * EIO means the interface is down, which its owner may undo at any time, so
+ * those frames are dropped and counted like frames the kernel refused
+ * (EINVAL: a malformed header). EBADFD means the tap was deleted: that ends
+ * the handle.
+ * Return: frames consumed (x[i].err set for the dropped ones), -EAGAIN when
+ * not even the first could be written, or -EBADFD when the tap is gone
+ * before the first frame.
+ */
+static int tap_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
+{
+	struct tap_priv *p = netbe_priv(be);
+	unsigned i = 0;
+
+	while (i < n) {
+		ssize_t r = writev(p->fd, x[i].iov, x[i].iovcnt);
+
+		if (r >= 0) {
+			x[i++].err = 0;
+			continue;
+		}
+		switch (errno) {
+		case EINTR:
+			continue;
+		case EAGAIN:
+		case ENOBUFS:
+			return i ? (int)i : -EAGAIN;
+		case EBADFD:
+			if (i)
+				return (int)i;
+			return NB_ERR_RL(-errno, "tap %s: write failed: %s (interface deleted?)",
+					 p->ifname, strerror(errno));
+		case EIO:
+			/* the interface is down: it drops, like a NIC without link */
+			x[i++].err = -EIO;
+			continue;
+		default:
+			NB_LOG_RL(NETBE_LOG_DEBUG, "tap %s: kernel refused a %zu byte frame: %s",
+				  p->ifname, x[i].len, strerror(errno));
+			x[i++].err = -errno;
+		}
+	}
+	return (int)i;
+}
+
+/**
+ * tap_set_offload() - the set_offload op: let the kernel hand us exactly
+ * the receive offloads in @features
+ * Return: 0, or -errno with a message.
+ */
+static int tap_set_offload(struct netbe *be, uint64_t features)
+{
+	struct tap_priv *p = netbe_priv(be);
+	unsigned flags = 0;
+
+	if (!be->be_hdr_len)
+		return 0;
+	if (features & NETBE_F_GUEST_CSUM) {
+		flags = TUN_F_CSUM;
+		if (features & NETBE_F_GUEST_TSO4)
+			flags |= TUN_F_TSO4;
+		if (features & NETBE_F_GUEST_TSO6)
+			flags |= TUN_F_TSO6;
+		if ((features & NETBE_F_GUEST_ECN) && (flags & (TUN_F_TSO4 | TUN_F_TSO6)))
+			flags |= TUN_F_TSO_ECN;
+		if (features & NETBE_F_GUEST_UFO)
+			flags |= TUN_F_UFO;
+		if (features & NETBE_F_GUEST_USO4)
+			flags |= TUN_F_USO4;
+		if (features & NETBE_F_GUEST_USO6)
+			flags |= TUN_F_USO6;
+	}
+	if (ioctl(p->fd, TUNSETOFFLOAD, flags) == 0)
+		return 0;
+	/* Kernels that take USO only as a pair refuse one bit alone: without
+	 * it the kernel segments UDP itself, which is correct, only slower. */
+	if (errno == EINVAL && (flags & (TUN_F_USO4 | TUN_F_USO6)) &&
+	    ioctl(p->fd, TUNSETOFFLOAD, flags & ~(TUN_F_USO4 | TUN_F_USO6)) == 0)
+		return 0;
+	return netbe_errf(-errno, "tap %s: cannot set offloads 0x%x (TUNSETOFFLOAD): %s",
+			  p->ifname, flags, strerror(errno));
+}
+
+const struct netbe_backend netbe_backend_tap = {
+	.name = "tap",
+	.aliases = tap_aliases,
+	.help = "Linux tap device with virtio-net header offloads: create or attach to NAME, or adopt fd=N",
+	.name_help = "tap interface to create or attach to (e.g. tap0); omit when fd=N is given",
+	.name_use = NETBE_NAME_OPTIONAL,
+	.keys = tap_keys,
+	.priv_size = sizeof(struct tap_priv),
+	.open = tap_open,
+	.close = tap_close,
+	.send = tap_send,
+	.recv = tap_recv,
+	.set_offload = tap_set_offload,
+};
