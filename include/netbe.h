@@ -205,10 +205,15 @@ typedef void (*netbe_rx_fn)(struct netbe *be, void *opaque);
 /* Called from the loop when a send that returned -EAGAIN may now succeed. */
 typedef void (*netbe_tx_fn)(struct netbe *be, void *opaque);
 
+/* Called from the loop when the link goes up or down (a stream peer
+ * connected or went away), so a frontend can update VIRTIO_NET_S_LINK_UP. */
+typedef void (*netbe_link_fn)(struct netbe *be, int up, void *opaque);
+
 struct netbe_config {
 	netbe_rx_fn rx_cb;        /* may be NULL: poll with netbe_recv() */
 	netbe_tx_fn tx_cb;        /* may be NULL */
-	void *opaque;             /* passed to both callbacks */
+	void *opaque;             /* passed to every callback */
+	netbe_link_fn link_cb;    /* may be NULL */
 };
 
 /**
@@ -232,6 +237,13 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 /** netbe_close() - close a handle; NULL is a no-op. Nothing is called back
  * once this returns. */
 NETBE_EXPORT void netbe_close(struct netbe *be);
+
+/**
+ * netbe_link_is_up() - whether frames can reach a peer now
+ * Return: 1 up, 0 down (a stream backend without a connected peer), or
+ * -EINVAL for NULL. Backends without a notion of link are always up.
+ */
+NETBE_EXPORT int netbe_link_is_up(struct netbe *be);
 
 /** netbe_name() - the backend type of the handle ("tap", "slirp", ...);
  * "" for NULL. */

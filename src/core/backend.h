@@ -103,6 +103,7 @@ struct netbe {
 	int tx_fd;                 /* backend: becomes ready after -EAGAIN */
 	unsigned tx_events;        /* backend: events tx_fd waits for */
 
+	bool link_down;            /* backend: set through netbe_set_link() */
 	uint64_t features;         /* negotiated */
 	unsigned fe_hdr_len;       /* frontend header length */
 
@@ -126,6 +127,9 @@ void netbe_rx_kick(struct netbe *be);
 /** netbe_tx_kick() - tell core a send that got -EAGAIN may now succeed.
  * Safe from any thread. */
 void netbe_tx_kick(struct netbe *be);
+/** netbe_set_link() - report the link state (from the loop's thread); the
+ * frontend's link callback runs when it changes. Handles start up. */
+void netbe_set_link(struct netbe *be, bool up);
 /** netbe_count_drop() - count one dropped frame under @reason. */
 void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason);
 

@@ -44,7 +44,8 @@ static void log_emit(enum netbe_log_level level, const char *msg)
 }
 
 /* Format @fmt into @buf, replacing newlines so a message stays one line. */
-static void format_line(char *buf, size_t len, const char *fmt, va_list ap)
+static void NETBE_PRINTF(3, 0) format_line(char *buf, size_t len,
+					    const char *fmt, va_list ap)
 {
 	char *p;
 

@@ -346,6 +346,22 @@ NETBE_EXPORT void netbe_close(struct netbe *be)
 	handle_free(be);
 }
 
+void netbe_set_link(struct netbe *be, bool up)
+{
+	if (be->link_down == !up)
+		return;
+	be->link_down = !up;
+	if (be->cfg.link_cb)
+		be->cfg.link_cb(be, up, be->cfg.opaque);
+}
+
+NETBE_EXPORT int netbe_link_is_up(struct netbe *be)
+{
+	if (!be)
+		return netbe_errf(-EINVAL, "netbe_link_is_up: handle is NULL");
+	return !be->link_down;
+}
+
 NETBE_EXPORT const char *netbe_name(const struct netbe *be)
 {
 	return be ? be->ops->name : "";
