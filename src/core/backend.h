@@ -127,6 +127,13 @@ void netbe_rx_kick(struct netbe *be);
 /** netbe_tx_kick() - tell core a send that got -EAGAIN may now succeed.
  * Safe from any thread. */
 void netbe_tx_kick(struct netbe *be);
+/**
+ * netbe_set_fds() - replace be->rx_fd/tx_fd after open (a stream backend
+ * whose peer connected, reconnected or left; -1 for none). Call from the
+ * loop's thread, before closing the old fds.
+ * Return: 0, or -errno when the loop refused to watch a new fd.
+ */
+int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd);
 /** netbe_set_link() - report the link state (from the loop's thread); the
  * frontend's link callback runs when it changes. Handles start up. */
 void netbe_set_link(struct netbe *be, bool up);

@@ -198,6 +198,38 @@ static void on_tx_fd(void *opaque, int fd, unsigned revents)
 	tx_ready(opaque);
 }
 
+/* Watch the backend's rx_fd and tx_fd (one watch when they are the same
+ * fd) with the masks the current state asks for. */
+static int fd_watches_add(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+	const struct netbe_loop_ops *ops = be->loop.ops;
+	int ret = 0;
+
+	if (be->rx_fd >= 0)
+		ret = ops->watch_add(be->loop.loop, be->rx_fd, on_rx_fd, be, &c->rx_watch);
+	if (!ret && be->tx_fd >= 0 && be->tx_fd != be->rx_fd)
+		ret = ops->watch_add(be->loop.loop, be->tx_fd, on_tx_fd, be, &c->tx_watch);
+	if (ret < 0)
+		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
+				  be->ops->name, strerror(-ret));
+	pthread_mutex_lock(&c->lock);
+	update_watches(be);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static void fd_watches_del(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+
+	if (c->rx_watch)
+		be->loop.ops->watch_del(be->loop.loop, c->rx_watch);
+	if (c->tx_watch)
+		be->loop.ops->watch_del(be->loop.loop, c->tx_watch);
+	c->rx_watch = c->tx_watch = NULL;
+}
+
 /* Register the kick eventfd and the backend's fds with the loop. */
 static int watches_add(struct netbe *be)
 {
@@ -212,30 +244,31 @@ static int watches_add(struct netbe *be)
 	ret = ops->watch_add(be->loop.loop, c->kick_fd, on_kick, be, &c->kick_watch);
 	if (!ret)
 		ret = ops->watch_mod(be->loop.loop, c->kick_watch, NETBE_EV_IN);
-	if (!ret && be->rx_fd >= 0)
-		ret = ops->watch_add(be->loop.loop, be->rx_fd, on_rx_fd, be, &c->rx_watch);
-	if (!ret && be->tx_fd >= 0 && be->tx_fd != be->rx_fd)
-		ret = ops->watch_add(be->loop.loop, be->tx_fd, on_tx_fd, be, &c->tx_watch);
 	if (ret < 0)
 		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
 				  be->ops->name, strerror(-ret));
-	return 0;
+	return fd_watches_add(be);
 }
 
 static void watches_del(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
-	void **w[] = { &c->kick_watch, &c->rx_watch, &c->tx_watch };
-	unsigned i;
 
-	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
-		if (*w[i])
-			be->loop.ops->watch_del(be->loop.loop, *w[i]);
-		*w[i] = NULL;
-	}
+	fd_watches_del(be);
+	if (c->kick_watch)
+		be->loop.ops->watch_del(be->loop.loop, c->kick_watch);
+	c->kick_watch = NULL;
 	if (c->kick_fd >= 0)
 		close(c->kick_fd);
 	c->kick_fd = -1;
+}
+
+int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd)
+{
+	fd_watches_del(be);
+	be->rx_fd = rx_fd;
+	be->tx_fd = tx_fd;
+	return fd_watches_add(be);
 }
 
 /* ------------------------------------------------------------------------ */

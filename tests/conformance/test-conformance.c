@@ -340,15 +340,18 @@ static void check_counters(struct conf *c)
 	for (i = 0; i < 3; i++)
 		CHECK_EQ(netbe_send(c->be, &iov, 1), (ssize_t)sizeof(f));
 	CHECK_EQ(netbe_send(c->be, &riov, 1), (ssize_t)sizeof(runt));
+	netbe_get_stats(c->be, &after);
+	CHECK_EQ(after.tx_frames - before.tx_frames, 3);
+	CHECK_EQ(after.tx_bytes - before.tx_bytes, 3 * 60);
+	CHECK_EQ(after.drops[NETBE_DROP_TX_RUNT] - before.drops[NETBE_DROP_TX_RUNT], 1);
+	before = after;
 	if (c->bc->receives) {
 		CHECK(inject_and_wait(c));
 		received = drain(c);
 	}
 	netbe_get_stats(c->be, &after);
-	CHECK_EQ(after.tx_frames - before.tx_frames, 3);
-	CHECK_EQ(after.tx_bytes - before.tx_bytes, 3 * 60);
-	CHECK_EQ(after.drops[NETBE_DROP_TX_RUNT] - before.drops[NETBE_DROP_TX_RUNT], 1);
 	CHECK_EQ(after.rx_frames - before.rx_frames, received);
+	CHECK(after.rx_bytes - before.rx_bytes >= (uint64_t)received * 14);
 	if (c->bc->receives)
 		CHECK(received >= 1);
 }
