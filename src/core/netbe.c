@@ -472,18 +472,20 @@ static enum netbe_drop_reason tx_check(struct netbe *be,
 	return why;
 }
 
-/* Describe frame @f in the backend's header length as xfer @j.
- * Return: 0, or -E2BIG when the scratch iovec pool is exhausted. */
-static int tx_xfer(struct netbe *be, const struct netbe_frame *f, size_t len,
-		   unsigned j, unsigned *pool_used)
+/*
+ * Point xfer @j of @d at frame @f's bytes in the backend's header length:
+ * the caller's iovec itself when both header lengths agree, else a scratch
+ * header segment (d->hdr[j], filled by the caller) followed by the frame's
+ * bytes after the frontend header. Return: 0, or -E2BIG when the scratch
+ * iovec pool is exhausted.
+ */
+static int xfer_map(struct netbe *be, struct dir_scratch *d, unsigned j,
+		    const struct netbe_frame *f, unsigned *pool_used)
 {
-	struct dir_scratch *t = &be->core->tx;
-	struct netbe_xfer *x = &t->x[j];
-	struct iovec *out = t->iov + *pool_used;
-	int room = IOV_POOL - (int)*pool_used, n;
+	struct netbe_xfer *x = &d->x[j];
+	struct iovec *out = d->iov + *pool_used;
+	int room = IOV_POOL - (int)*pool_used, has_hdr = be->be_hdr_len != 0, n;
 
-	x->len = len - be->fe_hdr_len + be->be_hdr_len;
-	x->err = 0;
 	if (be->fe_hdr_len == be->be_hdr_len) {
 		x->iov = (struct iovec *)f->iov;
 		x->iovcnt = f->iovcnt;
@@ -491,23 +493,36 @@ static int tx_xfer(struct netbe *be, const struct netbe_frame *f, size_t len,
 	}
 	if (room < 2)
 		return -E2BIG;
-	if (be->be_hdr_len) {
+	if (has_hdr) {
+		out[0].iov_base = d->hdr[j];
+		out[0].iov_len = be->be_hdr_len;
+	}
+	n = iov_tail(f->iov, f->iovcnt, be->fe_hdr_len, out + has_hdr, room - 1);
+	if (n < 0)
+		return n;
+	x->iov = out;
+	x->iovcnt = n + has_hdr;
+	*pool_used += (unsigned)x->iovcnt;
+	return 0;
+}
+
+/* Describe frame @f of @len bytes as transmit xfer @j. Return: 0 or
+ * -E2BIG. */
+static int tx_xfer(struct netbe *be, const struct netbe_frame *f, size_t len,
+		   unsigned j, unsigned *pool_used)
+{
+	struct dir_scratch *t = &be->core->tx;
+
+	t->x[j].len = len - be->fe_hdr_len + be->be_hdr_len;
+	t->x[j].err = 0;
+	if (be->be_hdr_len && be->fe_hdr_len != be->be_hdr_len) {
 		struct netbe_vnet_hdr h;
 
 		vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, &h);
 		h.num_buffers = 0;
 		vnet_hdr_encode(t->hdr[j], be->be_hdr_len, &h);
-		out[0].iov_base = t->hdr[j];
-		out[0].iov_len = be->be_hdr_len;
 	}
-	n = iov_tail(f->iov, f->iovcnt, be->fe_hdr_len, out + !!be->be_hdr_len,
-		     room - 1);
-	if (n < 0)
-		return n;
-	x->iov = out;
-	x->iovcnt = n + !!be->be_hdr_len;
-	*pool_used += (unsigned)x->iovcnt;
-	return 0;
+	return xfer_map(be, t, j, f, pool_used);
 }
 
 /* Consume the leading frames that must be dropped. Return: how many. */
@@ -711,38 +726,16 @@ static ssize_t stash_deliver(struct netbe *be, struct netbe_frame *f)
 	return f->result;
 }
 
-/* Describe frame @f's buffers in the backend's header length as xfer @j.
+/* Describe frame @f's buffers as receive xfer @j.
  * Return: false when they cannot take any frame the backend may produce. */
 static bool rx_xfer(struct netbe *be, const struct netbe_frame *f, unsigned j,
 		    unsigned *pool_used)
 {
-	struct dir_scratch *r = &be->core->rx;
-	struct netbe_xfer *x = &r->x[j];
 	size_t cap = iov_length(f->iov, f->iovcnt);
-	struct iovec *out = r->iov + *pool_used;
-	int room = IOV_POOL - (int)*pool_used, n;
 
 	if (cap < be->fe_hdr_len || cap - be->fe_hdr_len + be->be_hdr_len < be->rx_max)
 		return false;
-	if (be->fe_hdr_len == be->be_hdr_len) {
-		x->iov = (struct iovec *)f->iov;
-		x->iovcnt = f->iovcnt;
-		return true;
-	}
-	if (room < 2)
-		return false;
-	if (be->be_hdr_len) {
-		out[0].iov_base = r->hdr[j];
-		out[0].iov_len = be->be_hdr_len;
-	}
-	n = iov_tail(f->iov, f->iovcnt, be->fe_hdr_len, out + !!be->be_hdr_len,
-		     room - 1);
-	if (n < 0)
-		return false;
-	x->iov = out;
-	x->iovcnt = n + !!be->be_hdr_len;
-	*pool_used += (unsigned)x->iovcnt;
-	return true;
+	return xfer_map(be, &be->core->rx, j, f, pool_used) == 0;
 }
 
 /* Check and translate received xfer @j into frame slot @o (compacting over
