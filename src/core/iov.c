@@ -42,7 +42,8 @@ size_t iov_to_buf(const struct iovec *iov, int iovcnt, size_t offset,
 
 		if (n > len - done)
 			n = len - done;
-		memcpy((char *)buf + done, (char *)iov[i].iov_base + skip, n);
+		if (n)
+			memcpy((char *)buf + done, (char *)iov[i].iov_base + skip, n);
 		done += n;
 		skip = 0;
 	}
@@ -60,7 +61,8 @@ size_t iov_from_buf(const struct iovec *iov, int iovcnt, size_t offset,
 
 		if (n > len - done)
 			n = len - done;
-		memcpy((char *)iov[i].iov_base + skip, (const char *)buf + done, n);
+		if (n)
+			memcpy((char *)iov[i].iov_base + skip, (const char *)buf + done, n);
 		done += n;
 		skip = 0;
 	}
