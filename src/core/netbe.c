@@ -199,7 +199,7 @@ static void on_tx_fd(void *opaque, int fd, unsigned revents)
 }
 
 /* Watch the backend's rx_fd and tx_fd (one watch when they are the same
- * fd) with the masks the current state asks for. */
+ * fd) with the masks the current state asks for. Caller holds the lock. */
 static int fd_watches_add(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
@@ -213,9 +213,7 @@ static int fd_watches_add(struct netbe *be)
 	if (ret < 0)
 		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
 				  be->ops->name, strerror(-ret));
-	pthread_mutex_lock(&c->lock);
 	update_watches(be);
-	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
@@ -247,7 +245,10 @@ static int watches_add(struct netbe *be)
 	if (ret < 0)
 		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
 				  be->ops->name, strerror(-ret));
-	return fd_watches_add(be);
+	pthread_mutex_lock(&c->lock);
+	ret = fd_watches_add(be);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
 }
 
 static void watches_del(struct netbe *be)
@@ -265,10 +266,15 @@ static void watches_del(struct netbe *be)
 
 int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd)
 {
+	int ret;
+
+	pthread_mutex_lock(&be->core->lock);
 	fd_watches_del(be);
 	be->rx_fd = rx_fd;
 	be->tx_fd = tx_fd;
-	return fd_watches_add(be);
+	ret = fd_watches_add(be);
+	pthread_mutex_unlock(&be->core->lock);
+	return ret;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -13,9 +13,13 @@
 #include "config.h"
 #include "log.h"
 
+extern const struct netbe_backend netbe_backend_dgram;
+extern const struct netbe_backend netbe_backend_mcast;
 extern const struct netbe_backend netbe_backend_null;
 extern const struct netbe_backend netbe_backend_pair;
+extern const struct netbe_backend netbe_backend_stream;
 extern const struct netbe_backend netbe_backend_tap;
+extern const struct netbe_backend netbe_backend_vxlan;
 #if NETBE_HAVE_SLIRP
 extern const struct netbe_backend netbe_backend_slirp;
 #endif
@@ -25,6 +29,10 @@ const struct netbe_backend *const netbe_backends[] = {
 #if NETBE_HAVE_SLIRP
 	&netbe_backend_slirp,
 #endif
+	&netbe_backend_dgram,
+	&netbe_backend_mcast,
+	&netbe_backend_stream,
+	&netbe_backend_vxlan,
 	&netbe_backend_pair,
 	&netbe_backend_null,
 };

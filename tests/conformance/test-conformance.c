@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -182,6 +183,214 @@ static int tap_inject(struct conf *c)
 	return send(c->pkt_fd, f, sizeof(f), 0) == (ssize_t)sizeof(f) ? 0 : -errno;
 }
 
+/* vxlan: loopback must be up (as root the test runs in a fresh namespace,
+ * where it starts down). Return: 0 or -errno. */
+static int vxlan_loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		ret = -errno;
+	else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			ret = -errno;
+	}
+	close(fd);
+	return ret;
+}
+
+/* vxlan: two handles back to back on loopback, on ports picked from the
+ * PID (retried when taken); the peer end sends (pair_inject). */
+static int vxlan_setup(struct conf *c)
+{
+	char a[128], b[128];
+	unsigned try, port;
+	int ret = vxlan_loopback_up();
+
+	for (try = 0; !ret && try < 20; try++) {
+		port = 20000 + (unsigned)((getpid() * 17 + try * 307) % 30000);
+		snprintf(a, sizeof(a), "vxlan:vni=7,local=127.0.0.1:%u,remote=127.0.0.1:%u",
+			 port, port + 1);
+		snprintf(b, sizeof(b), "vxlan:vni=7,local=127.0.0.1:%u,remote=127.0.0.1:%u",
+			 port + 1, port);
+		ret = open_handle(c, &c->be, a);
+		if (!ret)
+			ret = open_handle(c, &c->peer, b);
+		if (ret != -EADDRINUSE)
+			return ret;
+		netbe_close(c->be);
+		netbe_close(c->peer);
+		c->be = c->peer = NULL;
+		ret = 0;
+	}
+	return ret ? ret : -EADDRINUSE;
+}
+
+/* dgram/mcast: two UDP ports on 127.0.0.1 the kernel picked (both bound
+ * at once so they differ), released for the handles to take.
+ * Return: 0 or -errno. */
+static int dgram_free_ports(unsigned *pa, unsigned *pb)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int s[2] = { socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0),
+		     socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) };
+	unsigned *port[2] = { pa, pb };
+	socklen_t len;
+	int i, ret = 0;
+
+	for (i = 0; i < 2; i++) {
+		len = sizeof(a);
+		a.sin_port = 0;
+		if (s[i] < 0 || bind(s[i], (struct sockaddr *)&a, sizeof(a)) ||
+		    getsockname(s[i], (struct sockaddr *)&a, &len))
+			ret = -errno;
+		*port[i] = ntohs(a.sin_port);
+	}
+	close(s[0]);
+	close(s[1]);
+	return ret;
+}
+
+/* dgram over UDP: two handles back to back on loopback; the peer end
+ * sends (pair_inject). */
+static int dgram_udp_setup(struct conf *c)
+{
+	char a[128], b[128];
+	unsigned pa, pb;
+	int ret = vxlan_loopback_up();
+
+	if (!ret)
+		ret = dgram_free_ports(&pa, &pb);
+	if (ret)
+		return ret;
+	snprintf(a, sizeof(a), "dgram:local=127.0.0.1:%u,remote=127.0.0.1:%u", pa, pb);
+	snprintf(b, sizeof(b), "dgram:local=127.0.0.1:%u,remote=127.0.0.1:%u", pb, pa);
+	ret = open_handle(c, &c->be, a);
+	return ret ? ret : open_handle(c, &c->peer, b);
+}
+
+static char dgram_dir[64];
+
+static void dgram_dir_remove(void)
+{
+	rmdir(dgram_dir);
+}
+
+/* dgram over unix datagram sockets in a private temporary directory
+ * (removed at exit; the backend unlinks its sockets on close). */
+static int dgram_unix_setup(struct conf *c)
+{
+	char a[256], b[256];
+	int ret;
+
+	if (!dgram_dir[0]) {
+		snprintf(dgram_dir, sizeof(dgram_dir), "/tmp/nbconf-dgram-XXXXXX");
+		if (!mkdtemp(dgram_dir)) {
+			dgram_dir[0] = '\0';
+			return -errno;
+		}
+		atexit(dgram_dir_remove);
+	}
+	snprintf(a, sizeof(a), "dgram:local=%s/a.sock,remote=%s/b.sock", dgram_dir, dgram_dir);
+	snprintf(b, sizeof(b), "dgram:local=%s/b.sock,remote=%s/a.sock", dgram_dir, dgram_dir);
+	ret = open_handle(c, &c->be, a);
+	return ret ? ret : open_handle(c, &c->peer, b);
+}
+
+/* mcast: two members of a group on loopback (port from the kernel); the
+ * other member sends (pair_inject); own echoes never show up. */
+static int mcast_setup(struct conf *c)
+{
+	char spec[128];
+	unsigned port, unused;
+	int ret = vxlan_loopback_up();
+
+	if (!ret)
+		ret = dgram_free_ports(&port, &unused);
+	if (ret)
+		return ret;
+	snprintf(spec, sizeof(spec), "mcast:group=239.255.%u.%u:%u,local=127.0.0.1",
+		 (unsigned)getpid() % 250, port % 250 + 1, port);
+	ret = open_handle(c, &c->be, spec);
+	return ret ? ret : open_handle(c, &c->peer, spec);
+}
+
+static bool stream_peer_up(struct conf *c)
+{
+	return netbe_link_is_up(c->peer) == 1 && netbe_link_is_up(c->be) == 1;
+}
+
+/* stream: a listen handle (the peer) and a connect handle back to back on
+ * @addr; up once the listener accepted. Return: 0 or -errno. */
+static int stream_pair_open(struct conf *c, const char *addr)
+{
+	char spec[160];
+	int ret;
+
+	snprintf(spec, sizeof(spec), "stream:listen=%s", addr);
+	ret = open_handle(c, &c->peer, spec);
+	if (ret)
+		return ret;
+	snprintf(spec, sizeof(spec), "stream:connect=%s", addr);
+	ret = open_handle(c, &c->be, spec);
+	if (!ret && !dispatch_until(c, 2000, stream_peer_up))
+		ret = -ETIMEDOUT;
+	return ret;
+}
+
+/* stream over TCP on 127.0.0.1, on a port the kernel found free (retried
+ * when someone takes it in between). */
+static int stream_tcp_setup(struct conf *c)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	char addr[64];
+	unsigned try;
+	int ret = vxlan_loopback_up(), fd;
+
+	for (try = 0; !ret && try < 20; try++) {
+		sin.sin_port = 0;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+		    getsockname(fd, (struct sockaddr *)&sin, &sl))
+			ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (ret)
+			return ret;
+		snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sin.sin_port));
+		ret = stream_pair_open(c, addr);
+		if (ret != -EADDRINUSE)
+			return ret;
+		netbe_close(c->be);
+		netbe_close(c->peer);
+		c->be = c->peer = NULL;
+		ret = 0;
+	}
+	return ret ? ret : -EADDRINUSE;
+}
+
+/* stream over a unix socket in a fresh temporary directory, removed as
+ * soon as the two ends are connected (the path is not needed after). */
+static int stream_unix_setup(struct conf *c)
+{
+	char dir[64] = "/tmp/netbe-conf-XXXXXX", path[96];
+	int ret;
+
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	ret = stream_pair_open(c, path);
+	unlink(path);
+	rmdir(dir);
+	return ret;
+}
+
 static void teardown(struct conf *c)
 {
 	netbe_close(c->be);
@@ -198,6 +407,12 @@ static const struct backend_case cases[] = {
 	{ "slirp", "slirp", false, true, false, null_setup, slirp_inject, teardown },
 #endif
 	{ "tap", "tap:nbconf0", true, true, false, tap_setup, tap_inject, teardown },
+	{ "vxlan", "vxlan (ports chosen in setup)", false, true, false, vxlan_setup, pair_inject, teardown },
+	{ "stream-tcp", "stream (listen and connect on 127.0.0.1)", false, true, false, stream_tcp_setup, pair_inject, teardown },
+	{ "stream-unix", "stream (listen and connect on a unix path)", false, true, true, stream_unix_setup, pair_inject, teardown },
+	{ "dgram-udp", "dgram (ports chosen in setup)", false, true, false, dgram_udp_setup, pair_inject, teardown },
+	{ "dgram-unix", "dgram (paths chosen in setup)", false, true, true, dgram_unix_setup, pair_inject, teardown },
+	{ "mcast", "mcast (group chosen in setup)", false, true, false, mcast_setup, pair_inject, teardown },
 };
 
 static struct conf *conf_open(const struct backend_case *bc)
