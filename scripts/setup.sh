@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-PKGS=(gcc clang meson ninja-build pkg-config libslirp-dev libglib2.0-dev
-      iproute2 iputils-ping iperf3 ethtool procps util-linux python3 valgrind kmod)
+PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
+      libglib2.0-dev iproute2 iputils-ping iperf3 ethtool procps util-linux
+      python3 valgrind kmod passt busybox tshark)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,6 +16,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   [ "$(id -u)" = 0 ] || { echo "setup: need root to install packages (run with sudo)" >&2; exit 1; }
+  # tshark asks whether non-root users may capture: answer no, unattended
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
