@@ -353,6 +353,9 @@ enum netbe_drop_reason {
 	NETBE_DROP_RX_RUNT,         /* frame shorter than an Ethernet header */
 	NETBE_DROP_RX_DISCARDED,    /* netbe_rx_discard() */
 	NETBE_DROP_RX_OVERFLOW,     /* backend queue full (slirp, pair) */
+	NETBE_DROP_RX_FOREIGN,      /* from a source that is not the peer */
+	NETBE_DROP_RX_TOO_BIG,      /* larger than any frame (truncated) */
+	NETBE_DROP_RX_BAD_FRAMING,  /* stream length prefix 0 or too large */
 	NETBE_DROP__MAX
 };
 

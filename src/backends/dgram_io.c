@@ -100,14 +100,14 @@ static bool dgram_keep(struct netbe *be, struct dgram_io *io,
 	char addr[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 
 	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
-		netbe_count_drop(be, DGRAM_DROP_TOO_BIG);
+		netbe_count_drop(be, NETBE_DROP_RX_TOO_BIG);
 		NB_LOG_RL(NETBE_LOG_WARN, "%s: dropped a datagram larger than %zu bytes",
 			  be->ops->name, iov_length(x[j].iov, x[j].iovcnt));
 		return false;
 	}
 	switch (filter(&io->from[j], m->msg_hdr.msg_namelen, ctx)) {
 	case DGRAM_FOREIGN:
-		netbe_count_drop(be, DGRAM_DROP_FOREIGN);
+		netbe_count_drop(be, NETBE_DROP_RX_FOREIGN);
 		NB_LOG_RL(NETBE_LOG_INFO, "%s: dropped a datagram from %s, which is not the configured peer",
 			  be->ops->name,
 			  dgram_io_addr_str(&io->from[j], m->msg_hdr.msg_namelen,

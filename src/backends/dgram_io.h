@@ -15,12 +15,6 @@
 
 #include "backend.h"
 
-/* Drop reasons chosen for datagram sockets (netbe.h has no dedicated
- * ones yet): a datagram from a source that is not the configured peer is
- * discarded by policy; one larger than the receive buffer overflowed it. */
-#define DGRAM_DROP_FOREIGN NETBE_DROP_RX_DISCARDED
-#define DGRAM_DROP_TOO_BIG NETBE_DROP_RX_OVERFLOW
-
 /* What the source filter says about one received datagram. */
 enum dgram_verdict {
 	DGRAM_ACCEPT,      /* deliver it */

@@ -978,7 +978,7 @@ static int stream_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 			continue;
 		}
 		if (got < 0) {
-			netbe_count_drop(be, NETBE_DROP_RX_BAD_HDR);
+			netbe_count_drop(be, NETBE_DROP_RX_BAD_FRAMING);
 			stream_drop_peer(be, "sent a bad frame length");
 			break;
 		}

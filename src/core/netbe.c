@@ -85,6 +85,9 @@ static const char *const drop_names[NETBE_DROP__MAX] = {
 	[NETBE_DROP_RX_RUNT] = "rx_runt",
 	[NETBE_DROP_RX_DISCARDED] = "rx_discarded",
 	[NETBE_DROP_RX_OVERFLOW] = "rx_overflow",
+	[NETBE_DROP_RX_FOREIGN] = "rx_foreign",
+	[NETBE_DROP_RX_TOO_BIG] = "rx_too_big",
+	[NETBE_DROP_RX_BAD_FRAMING] = "rx_bad_framing",
 };
 
 NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r)

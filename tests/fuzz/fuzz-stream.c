@@ -185,7 +185,7 @@ static void check_counters(struct netbe *be, struct reference *r)
 	while (reference_next(r, &l))
 		fail("a complete frame was not delivered");
 	netbe_get_stats(be, &st);
-	if (st.drops[NETBE_DROP_RX_BAD_HDR] != (r->bad ? 1u : 0u))
+	if (st.drops[NETBE_DROP_RX_BAD_FRAMING] != (r->bad ? 1u : 0u))
 		fail("a bad length was not counted exactly once");
 	if (st.drops[NETBE_DROP_RX_RUNT] != r->runts)
 		fail("runts were not counted");

@@ -375,7 +375,7 @@ static void stranger_dropped_and_counted(void)
 		CHECK_EQ(recv_frames(a, 1, 7), 1);
 		CHECK(quiet(a));
 		netbe_get_stats(a, &st);
-		CHECK_EQ(st.drops[NETBE_DROP_RX_DISCARDED], 1);
+		CHECK_EQ(st.drops[NETBE_DROP_RX_FOREIGN], 1);
 		CHECK_EQ(st.rx_frames, 1);
 	}
 	netbe_close(a);
@@ -429,7 +429,7 @@ static void oversized_and_runt_counted(void)
 		CHECK_EQ(unix_send_to(peer, pa, big, FRAME_LEN), FRAME_LEN);
 		CHECK_EQ(recv_frames(a, 1, 3), 1);
 		netbe_get_stats(a, &st);
-		CHECK_EQ(st.drops[NETBE_DROP_RX_OVERFLOW], 1);
+		CHECK_EQ(st.drops[NETBE_DROP_RX_TOO_BIG], 1);
 		CHECK_EQ(st.drops[NETBE_DROP_RX_RUNT], 1);
 		CHECK_EQ(st.rx_frames, 1);
 	}
@@ -577,7 +577,7 @@ static void mcast_three_members(void)
 			netbe_get_stats(m[i], &st);
 			CHECK_EQ(st.rx_frames, 2);
 			CHECK_EQ(st.tx_frames, 1);
-			CHECK_EQ(st.drops[NETBE_DROP_RX_DISCARDED], 0);
+			CHECK_EQ(st.drops[NETBE_DROP_RX_FOREIGN], 0);
 		}
 	}
 	for (i = 0; i < 3; i++)

@@ -628,7 +628,7 @@ static void bad_length(uint32_t bad)
 	CHECK_EQ(netbe_recv(c.be, &iov, 1), 0);
 	CHECK_EQ(netbe_link_is_up(c.be), 0);
 	netbe_get_stats(c.be, &st);
-	CHECK_EQ(st.drops[NETBE_DROP_RX_BAD_HDR], 1);
+	CHECK_EQ(st.drops[NETBE_DROP_RX_BAD_FRAMING], 1);
 	CHECK_EQ(st.rx_frames, 1);
 	CHECK_EQ(read(peer, &b, 1), 0);   /* the peer sees the reset */
 	peer2 = unix_connect(path);
