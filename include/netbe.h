@@ -401,6 +401,9 @@ struct netbe_backend_info {
  * table order. Return: count; 0 and *@info filled, or -ENOENT past the end.
  */
 NETBE_EXPORT unsigned netbe_backend_count(void);
+/** netbe_common_keys() - keys every backend accepts (offload=),
+ * terminated by a NULL name. */
+NETBE_EXPORT const struct netbe_key *netbe_common_keys(void);
 NETBE_EXPORT int netbe_backend_info(unsigned idx, struct netbe_backend_info *info);
 
 /* ------------------------------------------------------------------------ */

@@ -36,7 +36,12 @@ int netbe_cmd_list(int argc, char **argv)
 		fprintf(stderr, "usage: netbe list\n");
 		return 2;
 	}
-	printf("spec: TYPE[:NAME][,key=value...]\n\n");
+	const struct netbe_key *k;
+
+	printf("spec: TYPE[:NAME][,key=value...]\n\nkeys every backend accepts:\n");
+	for (k = netbe_common_keys(); k->name; k++)
+		printf("    %-22s %s\n", k->name, k->help);
+	printf("\n");
 	for (i = 0; netbe_backend_info(i, &bi) == 0; i++)
 		print_backend(&bi);
 	return 0;

@@ -387,13 +387,15 @@ bool dgram_io_same_inet(const struct sockaddr_storage *a,
 		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
 
 		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+		       (y->sin_addr.s_addr == htonl(INADDR_ANY) ||
+			x->sin_addr.s_addr == y->sin_addr.s_addr);
 	}
 	if (a->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
 
 		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+		       (IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr) ||
+			!memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)));
 	}
 	return false;
 }

@@ -79,8 +79,10 @@ void dgram_io_grow_rcvbuf(int fd);
 const char *dgram_io_addr_str(const struct sockaddr_storage *ss, socklen_t len,
 			      char *buf, size_t size);
 
-/** dgram_io_same_inet() - whether two IPv4/IPv6 addresses and ports are
- * equal (the IPv6 scope is ignored). Return: true when equal. */
+/** dgram_io_same_inet() - whether datagram source @a is @b: same port, and
+ * same address unless @b's is the wildcard (a socket bound to it sends from
+ * whatever address the route picks). The IPv6 scope is ignored.
+ * Return: true when they match. */
 bool dgram_io_same_inet(const struct sockaddr_storage *a,
 			const struct sockaddr_storage *b);
 

@@ -33,7 +33,8 @@
  *
  * The backend carries no virtio-net header (be_hdr_len 0, native_caps 0):
  * core completes checksums and segments a guest's TSO super-frames before
- * they get here. UDP GRO/GSO on the underlay socket are not used yet
+ * they get here. Runs of equal-sized frames to one VTEP leave as one
+ * UDP_SEGMENT datagram (tx_merge()); UDP GRO on receive is not used yet
  * (doc/vxlan.md).
  */
 #include <arpa/inet.h>
@@ -561,6 +562,7 @@ static int vxlan_open(struct netbe *be, const struct netbe_spec *spec)
 	p->port = (uint16_t)c.port;
 	p->local = c.local;
 	vxlan_hdr_build(p->hdr, p->vni);
+	p->gso_max = UINT16_MAX;
 
 	be->be_hdr_len = 0;
 	be->native_caps = 0;
@@ -758,21 +760,122 @@ static bool tx_prepare(struct vxlan_priv *p, struct netbe_xfer *x, unsigned f,
 	return true;
 }
 
+/** tx_msg_count() - datagrams prepared for frame @f of @nframes.
+ * Return: the count (0 for a frame dropped in tx_prepare()). */
+static unsigned tx_msg_count(const struct vxlan_priv *p, unsigned f,
+			     unsigned nframes, unsigned nmsg)
+{
+	return (f + 1 < nframes ? p->tx_first[f + 1] : nmsg) - p->tx_first[f];
+}
+
+/**
+ * tx_run_end() - how far the run of frames from @f can share one
+ * UDP_SEGMENT datagram: each a single datagram to the same VTEP, of the
+ * first one's size (the last may be shorter), iovecs adjacent, within the
+ * kernel's limits and the learned largest segment size.
+ * Return: the frame after the run (@f + 1 when there is no run).
+ */
+static unsigned tx_run_end(const struct vxlan_priv *p, const struct netbe_xfer *x,
+			   unsigned f, unsigned nframes, unsigned nmsg)
+{
+	const struct msghdr *first = &p->tx_msgs[p->tx_first[f]].msg_hdr, *prev = first;
+	size_t seg = x[f].len + VXLAN_HDR_LEN, total = seg;
+	unsigned g;
+
+	if (seg > p->gso_max || tx_msg_count(p, f, nframes, nmsg) != 1)
+		return f + 1;
+	for (g = f + 1; g < nframes && g - f < VXLAN_GSO_SEGS; g++) {
+		const struct msghdr *m = &p->tx_msgs[p->tx_first[g]].msg_hdr;
+		size_t len = x[g].len + VXLAN_HDR_LEN;
+
+		if (tx_msg_count(p, g, nframes, nmsg) != 1 || len > seg ||
+		    total + len > VXLAN_GSO_BYTES ||
+		    m->msg_iov != prev->msg_iov + prev->msg_iovlen ||
+		    m->msg_iovlen + (size_t)(m->msg_iov - first->msg_iov) > UIO_MAXIOV ||
+		    !vxlan_addr_equal(m->msg_name, first->msg_name))
+			break;
+		total += len;
+		prev = m;
+		if (len < seg)
+			return g + 1;
+	}
+	return g;
+}
+
+/** tx_set_segment() - attach UDP_SEGMENT of @seg bytes to datagram @w. */
+static void tx_set_segment(struct vxlan_priv *p, unsigned w, size_t seg)
+{
+	struct msghdr *mh = &p->tx_msgs[w].msg_hdr;
+	struct cmsghdr *cm;
+	uint16_t size = (uint16_t)seg;
+
+	mh->msg_control = p->tx_cmsg[w].buf;
+	mh->msg_controllen = sizeof(p->tx_cmsg[w].buf);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(size));
+	memcpy(CMSG_DATA(cm), &size, sizeof(size));
+}
+
+/**
+ * tx_merge() - rewrite the prepared datagrams in place so that runs of
+ * equal-sized frames to one VTEP become one UDP_SEGMENT datagram each (the
+ * kernel splits it late, so the stack runs once per run, not per frame).
+ * Return: the new number of datagrams.
+ */
+static unsigned tx_merge(struct vxlan_priv *p, const struct netbe_xfer *x,
+			 unsigned nframes, unsigned nmsg)
+{
+	unsigned f = 0, w = 0, g, k, start, cnt;
+
+	while (f < nframes) {
+		start = p->tx_first[f];
+		cnt = tx_msg_count(p, f, nframes, nmsg);
+		g = p->gso_max ? tx_run_end(p, x, f, nframes, nmsg) : f + 1;
+		if (g - f > 1) {
+			p->tx_msgs[w] = p->tx_msgs[start];
+			p->tx_msgs[w].msg_hdr.msg_iovlen =
+				(size_t)(p->tx_msgs[p->tx_first[g - 1]].msg_hdr.msg_iov -
+					 p->tx_msgs[start].msg_hdr.msg_iov) +
+				p->tx_msgs[p->tx_first[g - 1]].msg_hdr.msg_iovlen;
+			tx_set_segment(p, w, x[f].len + VXLAN_HDR_LEN);
+			cnt = 1;
+		} else {
+			for (k = 0; k < cnt; k++)
+				p->tx_msgs[w + k] = p->tx_msgs[start + k];
+		}
+		for (k = f; k < g; k++)
+			p->tx_first[k] = w;
+		for (k = 0; k < cnt; k++) {
+			p->tx_frame_of[w + k] = f;
+			p->tx_nframes[w + k] = g - f;
+		}
+		w += cnt;
+		f = g;
+	}
+	return w;
+}
+
 /**
  * tx_flush() - sendmmsg() the @nmsg prepared datagrams of @nframes frames
  *
  * A datagram the kernel refuses for good (no route, too big) is lost: its
- * frame gets the errno and the rest go on. -EAGAIN (socket buffer full)
- * stops the batch: frames not started are not consumed; a frame that
- * already reached some of its flood targets is consumed and reported lost
- * (-EAGAIN), because sending it again would duplicate it for the others.
- * Return: frames consumed, or -EAGAIN when none was.
+ * frames get the errno and the rest go on. A UDP_SEGMENT datagram the
+ * kernel refuses (segment larger than the path allows, or no UDP GSO)
+ * lowers gso_max below its segment size and stops the batch before it, so
+ * its frames go again, unmerged. -EAGAIN (socket buffer full) stops the
+ * batch: frames not started are not consumed; a frame that already reached
+ * some of its flood targets is consumed and reported lost (-EAGAIN),
+ * because sending it again would duplicate it for the others.
+ * Return: frames consumed; -EAGAIN when none was; 0 when none was because
+ * of a refused UDP_SEGMENT datagram (retry at once).
  */
 static int tx_flush(struct vxlan_priv *p, struct netbe_xfer *x,
 		    unsigned nframes, unsigned nmsg)
 {
-	unsigned sent = 0, f;
-	int r, err;
+	unsigned sent = 0, f, k;
+	int r, err = 0;
 
 	while (sent < nmsg) {
 		r = sendmmsg(p->fd, p->tx_msgs + sent, nmsg - sent, MSG_DONTWAIT);
@@ -785,36 +888,57 @@ static int tx_flush(struct vxlan_priv *p, struct netbe_xfer *x,
 			continue;
 		if (err == EAGAIN)
 			break;
+		if (p->tx_nframes[sent] > 1) {
+			p->gso_max = (unsigned)x[p->tx_frame_of[sent]].len + VXLAN_HDR_LEN - 1;
+			nb_debug("vxlan: UDP_SEGMENT refused (%s); segments now at most %u bytes",
+				 strerror(err), p->gso_max);
+			break;
+		}
 		NB_LOG_RL(NETBE_LOG_WARN, "vxlan: send to a VTEP failed: %s",
 			  strerror(err));
-		x[p->tx_frame_of[sent++]].err = -err;
+		for (k = 0; k < p->tx_nframes[sent]; k++)
+			x[p->tx_frame_of[sent] + k].err = -err;
+		sent++;
 	}
 	if (sent == nmsg)
 		return (int)nframes;
 	f = p->tx_frame_of[sent];
 	if (p->tx_first[f] != sent)
 		x[f++].err = -EAGAIN;
-	return f ? (int)f : -EAGAIN;
+	if (f || err == EAGAIN)
+		return f ? (int)f : -EAGAIN;
+	return 0;
 }
 
 /**
  * vxlan_send() - the send op: encapsulate up to @n frames and send them in
- * one sendmmsg() (more only after a hard error)
+ * one sendmmsg() (more only after a hard error); retried unmerged when the
+ * kernel refused a UDP_SEGMENT datagram
  * Return: frames consumed (x[i].err set for the lost ones), or -EAGAIN.
  */
 static int vxlan_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 {
 	struct vxlan_priv *p = netbe_priv(be);
-	unsigned f, nmsg = 0, used = 0;
+	unsigned f, nmsg, used, tries;
 	uint64_t now = vxlan_now_ns();
+	int ret = -EAGAIN;
 
 	if (n > NETBE_BURST)
 		n = NETBE_BURST;
-	pthread_mutex_lock(&p->fdb_lock);
-	for (f = 0; f < n && tx_prepare(p, &x[f], f, now, &nmsg, &used); f++)
-		;
-	pthread_mutex_unlock(&p->fdb_lock);
-	return tx_flush(p, x, f, nmsg);
+	for (tries = 0; tries < 3; tries++) {
+		nmsg = used = 0;
+		pthread_mutex_lock(&p->fdb_lock);
+		for (f = 0; f < n && tx_prepare(p, &x[f], f, now, &nmsg, &used); f++)
+			;
+		pthread_mutex_unlock(&p->fdb_lock);
+		if (tries == 2)
+			p->gso_max = 0;
+		nmsg = tx_merge(p, x, f, nmsg);
+		ret = tx_flush(p, x, f, nmsg);
+		if (ret)
+			return ret;
+	}
+	return -EAGAIN;
 }
 
 static const struct netbe_key vxlan_keys[] = {

@@ -40,39 +40,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "core.h"
 #include "iov.h"
 #include "log.h"
 #include "vnet_hdr.h"
-
-#define NETBE_MAX_FRAME_IOV 1024
-#define IOV_POOL (NETBE_MAX_FRAME_IOV + 2 * NETBE_BURST)
-#define ETH_HDR_LEN 14
-
-/* Scratch space for one direction: used by one thread at a time. */
-struct dir_scratch {
-	struct netbe_xfer x[NETBE_BURST];
-	struct iovec iov[IOV_POOL];
-	uint8_t hdr[NETBE_BURST][NETBE_VNET_HDR_LEN_HASH];
-	unsigned frame_of[NETBE_BURST];   /* xfer index -> burst index */
-};
-
-struct netbe_core_state {
-	pthread_mutex_t lock;     /* watch masks and the two flags below */
-	bool rx_enabled;
-	bool tx_waiting;
-	int rx_kicked;            /* atomic */
-	int tx_kicked;            /* atomic */
-	int kick_fd;
-	void *kick_watch;
-	void *rx_watch;           /* on be->rx_fd */
-	void *tx_watch;           /* on be->tx_fd when it is not rx_fd */
-
-	uint8_t *stash;           /* one held-back frame, backend form */
-	size_t stash_len;         /* 0 when empty */
-
-	struct dir_scratch tx, rx;
-};
 
 static const char *const drop_names[NETBE_DROP__MAX] = {
 	[NETBE_DROP_TX_BAD_HDR] = "tx_bad_hdr",
@@ -154,7 +125,17 @@ void netbe_tx_kick(struct netbe *be)
 /* The tx side became ready: stop waiting and tell the frontend. */
 static void tx_ready(struct netbe *be)
 {
+	int ret = 0;
+
 	set_flag(be, &be->core->tx_waiting, false);
+	pthread_mutex_lock(&be->core->tx_lock);
+	if (soft_tx_pending(be))
+		ret = soft_tx_flush(be);
+	pthread_mutex_unlock(&be->core->tx_lock);
+	if (ret == -EAGAIN) {
+		core_tx_wait(be);
+		return;
+	}
 	if (be->cfg.tx_cb)
 		be->cfg.tx_cb(be, be->cfg.opaque);
 }
@@ -307,6 +288,7 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 		return NULL;
 	}
 	pthread_mutex_init(&be->core->lock, NULL);
+	pthread_mutex_init(&be->core->tx_lock, NULL);
 	be->core->kick_fd = -1;
 	be->ops = b;
 	be->loop = *loop;
@@ -318,10 +300,23 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 
 static void handle_free(struct netbe *be)
 {
+	soft_free(be);
+	pthread_mutex_destroy(&be->core->tx_lock);
 	pthread_mutex_destroy(&be->core->lock);
 	free(be->core->stash);
 	free(be->core);
 	free(be);
+}
+
+/* Read the common key offload=. Return: 0 or -EINVAL with a message. */
+static int offload_mode(struct netbe *be, const struct netbe_spec *s)
+{
+	static const char *const modes[] = { "auto", "native", "soft", "off", NULL };
+	int mode;
+	int ret = netbe_spec_choice(s, "offload", modes, OFFLOAD_AUTO, &mode);
+
+	be->core->offload = (enum offload_mode)mode;
+	return ret;
 }
 
 /* After the backend opened: fill defaults, check what it set, allocate
@@ -336,6 +331,8 @@ static int handle_finish(struct netbe *be)
 	    be->be_hdr_len != NETBE_VNET_HDR_LEN_MRG)
 		return netbe_errf(-EINVAL, "%s: backend header length %u is not 0, 10 or 12",
 				  be->ops->name, be->be_hdr_len);
+	if (be->core->offload == OFFLOAD_AUTO || be->core->offload == OFFLOAD_NATIVE)
+		be->core->native = be->native_caps;
 	be->core->stash = malloc(be->rx_max);
 	if (!be->core->stash)
 		return netbe_errf(-ENOMEM, "%s: out of memory", be->ops->name);
@@ -364,7 +361,9 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 		return netbe_errf(-ENOMEM, "%s: out of memory", s.backend->name);
 	}
 	snprintf(be->name, sizeof(be->name), "%s", s.name ? s.name : "");
-	ret = be->ops->open(be, &s);
+	ret = offload_mode(be, &s);
+	if (!ret)
+		ret = be->ops->open(be, &s);
 	netbe_spec_free(&s);
 	if (ret) {
 		handle_free(be);
@@ -413,11 +412,21 @@ NETBE_EXPORT const char *netbe_name(const struct netbe *be)
 /* Negotiation                                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Offloads core can do in software for any backend. */
+#define SOFT_CAPS (NETBE_F_HOST_OFFLOADS | NETBE_F_GUEST_OFFLOADS)
+
 NETBE_EXPORT uint64_t netbe_get_cap(struct netbe *be)
 {
 	if (!be)
 		return 0;
-	return be->native_caps | NETBE_F_MRG_RXBUF;
+	switch (be->core->offload) {
+	case OFFLOAD_NATIVE:
+		return be->native_caps | NETBE_F_MRG_RXBUF;
+	case OFFLOAD_OFF:
+		return NETBE_F_MRG_RXBUF;
+	default:
+		return be->core->native | SOFT_CAPS | NETBE_F_MRG_RXBUF;
+	}
 }
 
 NETBE_EXPORT int netbe_set_cap(struct netbe *be, uint64_t features,
@@ -442,12 +451,16 @@ NETBE_EXPORT int netbe_set_cap(struct netbe *be, uint64_t features,
 		return netbe_errf(-EINVAL, "%s: MRG_RXBUF needs a header of at least 12 bytes",
 				  be->ops->name);
 	if (be->ops->set_offload) {
-		ret = be->ops->set_offload(be, features & be->native_caps);
+		ret = be->ops->set_offload(be, features & be->core->native);
 		if (ret)
 			return ret;
 	}
 	be->features = features;
 	be->fe_hdr_len = vnet_hdr_len;
+	/* A backend without set_offload may hand over any offload it carries
+	 * (pair); those frames are received one at a time. */
+	be->core->rx_one_by_one = be->be_hdr_len && !be->ops->set_offload &&
+		(be->native_caps & NETBE_F_GUEST_OFFLOADS & ~features);
 	return 0;
 }
 
@@ -460,25 +473,34 @@ NETBE_EXPORT size_t netbe_get_vnet_hdr_len(struct netbe *be)
 /* Transmit                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Why frame @f cannot be sent, NETBE_DROP__MAX if it can. */
-static enum netbe_drop_reason tx_check(struct netbe *be,
-				       const struct netbe_frame *f, size_t len)
-{
-	struct netbe_vnet_hdr h;
-	enum netbe_drop_reason why;
+/* What the transmit path does with a frame. */
+enum tx_class {
+	TX_NATIVE,     /* the backend takes it as it is */
+	TX_SOFT,       /* offloads done in software first (softpath.c) */
+	TX_DROP,       /* dropped and counted */
+};
 
+/* Classify frame @f of @len bytes; *@why gets the drop reason, *@h its
+ * frontend header. */
+static enum tx_class tx_classify(struct netbe *be, const struct netbe_frame *f,
+				 size_t len, enum netbe_drop_reason *why,
+				 struct netbe_vnet_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	*why = NETBE_DROP__MAX;
 	if (len < be->fe_hdr_len + ETH_HDR_LEN)
-		return NETBE_DROP_TX_RUNT;
-	if (len - be->fe_hdr_len + be->be_hdr_len > be->tx_max)
-		return NETBE_DROP_TX_TOO_BIG;
+		*why = NETBE_DROP_TX_RUNT;
+	else if (len - be->fe_hdr_len + be->be_hdr_len > be->tx_max)
+		*why = NETBE_DROP_TX_TOO_BIG;
+	if (*why != NETBE_DROP__MAX)
+		return TX_DROP;
 	if (!be->fe_hdr_len)
-		return NETBE_DROP__MAX;
-	vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, &h);
-	why = vnet_hdr_check_tx(&h, be->features, len - be->fe_hdr_len);
-	if (why == NETBE_DROP__MAX && !be->be_hdr_len &&
-	    (h.gso_type != NETBE_GSO_NONE || (h.flags & NETBE_HDR_F_NEEDS_CSUM)))
-		why = NETBE_DROP_TX_OFFLOAD;
-	return why;
+		return TX_NATIVE;
+	vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, h);
+	*why = vnet_hdr_check_tx(h, be->features, len - be->fe_hdr_len);
+	if (*why != NETBE_DROP__MAX)
+		return TX_DROP;
+	return soft_tx_needed(be, h) ? TX_SOFT : TX_NATIVE;
 }
 
 /*
@@ -538,13 +560,14 @@ static int tx_xfer(struct netbe *be, const struct netbe_frame *f, size_t len,
 static unsigned tx_drop_prefix(struct netbe *be, struct netbe_frame *f,
 			       unsigned n)
 {
+	enum netbe_drop_reason why;
+	struct netbe_vnet_hdr h;
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
 		size_t len = iov_length(f[i].iov, f[i].iovcnt);
-		enum netbe_drop_reason why = tx_check(be, &f[i], len);
 
-		if (why == NETBE_DROP__MAX)
+		if (tx_classify(be, &f[i], len, &why, &h) != TX_DROP)
 			break;
 		netbe_count_drop(be, why);
 		f[i].result = (ssize_t)len;
@@ -552,15 +575,18 @@ static unsigned tx_drop_prefix(struct netbe *be, struct netbe_frame *f,
 	return i;
 }
 
-/* Build xfers for the leading run of valid frames. Return: how many. */
+/* Build xfers for the leading run of frames the backend takes as they
+ * are. Return: how many. */
 static unsigned tx_build(struct netbe *be, struct netbe_frame *f, unsigned n)
 {
+	enum netbe_drop_reason why;
+	struct netbe_vnet_hdr h;
 	unsigned m, pool_used = 0;
 
 	for (m = 0; m < n && m < NETBE_BURST; m++) {
 		size_t len = iov_length(f[m].iov, f[m].iovcnt);
 
-		if (tx_check(be, &f[m], len) != NETBE_DROP__MAX ||
+		if (tx_classify(be, &f[m], len, &why, &h) != TX_NATIVE ||
 		    tx_xfer(be, &f[m], len, m, &pool_used))
 			break;
 		f[m].result = (ssize_t)len;
@@ -584,26 +610,68 @@ static void tx_account(struct netbe *be, struct netbe_frame *f, unsigned k)
 	}
 }
 
+void core_tx_wait(struct netbe *be)
+{
+	set_flag(be, &be->core->tx_waiting, true);
+}
+
+/* The backend refused with @ret: count and arm the wait for -EAGAIN.
+ * Return: @ret. */
+static int tx_refused(struct netbe *be, int ret)
+{
+	if (ret == -EAGAIN) {
+		be->stats.tx_eagain++;
+		core_tx_wait(be);
+	}
+	return ret;
+}
+
+/* Queue frame @f for software offload and push out what the backend
+ * takes now. Return: 1 (the frame is consumed), or a hard -errno. */
+static int tx_soft(struct netbe *be, struct netbe_frame *f)
+{
+	size_t len = iov_length(f->iov, f->iovcnt);
+	enum netbe_drop_reason why;
+	struct netbe_vnet_hdr h;
+	int ret;
+
+	tx_classify(be, f, len, &why, &h);
+	f->result = (ssize_t)len;
+	if (soft_tx_start(be, f, len, &h))
+		return 1;
+	ret = soft_tx_flush(be);
+	if (ret == -EAGAIN)
+		core_tx_wait(be);
+	else if (ret < 0)
+		return ret;
+	return 1;
+}
+
 /* Send one chunk. Return: frames consumed, -EAGAIN, or -errno. */
 static int tx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 {
-	unsigned dropped = tx_drop_prefix(be, f, n), m;
+	unsigned dropped, m;
 	int ret;
 
+	if (soft_tx_pending(be)) {
+		ret = soft_tx_flush(be);
+		if (ret)
+			return tx_refused(be, ret);
+	}
+	dropped = tx_drop_prefix(be, f, n);
 	if (dropped)
 		return (int)dropped;
 	m = tx_build(be, f, n);
-	if (!m)
+	if (!m) {
+		if (iov_length(f->iov, f->iovcnt) <= be->fe_hdr_len + be->tx_max)
+			return tx_soft(be, f);
 		return NB_ERR_RL(-EINVAL, "%s: a frame has more than %d segments",
 				 be->ops->name, NETBE_MAX_FRAME_IOV);
+	}
 	ret = be->ops->send(be, be->core->tx.x, m);
 	if (ret > 0)
 		tx_account(be, f, (unsigned)ret);
-	if (ret == -EAGAIN) {
-		be->stats.tx_eagain++;
-		set_flag(be, &be->core->tx_waiting, true);
-	}
-	return ret;
+	return ret < 0 ? tx_refused(be, ret) : ret;
 }
 
 /* Check the caller's burst. Return: 0 or -EINVAL with a message. */
@@ -632,12 +700,14 @@ NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
 
 	if (ret || !n)
 		return ret;
+	pthread_mutex_lock(&be->core->tx_lock);
 	while (done < n) {
 		ret = tx_chunk(be, frames + done, n - done);
 		if (ret <= 0)
 			break;
 		done += (unsigned)ret;
 	}
+	pthread_mutex_unlock(&be->core->tx_lock);
 	if (done)
 		return (int)done;
 	return ret ? ret : -EAGAIN;
@@ -658,24 +728,33 @@ NETBE_EXPORT ssize_t netbe_send(struct netbe *be, const struct iovec *iov,
 /* Receive                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Check a received backend-form frame and compute the frontend header.
- * Return: NETBE_DROP__MAX when it may be delivered. */
-static enum netbe_drop_reason rx_check(struct netbe *be, const struct iovec *iov,
-				       int iovcnt, size_t len,
-				       struct netbe_vnet_hdr *h)
+/* What the receive path does with a frame. */
+enum rx_class {
+	RX_DELIVER,    /* hand it to the frontend with a translated header */
+	RX_SOFT,       /* offloads the frontend did not take: softpath.c */
+	RX_DROP,       /* dropped and counted */
+};
+
+/* Classify a received backend-form frame; *@h gets the frontend header,
+ * *@why the drop reason. */
+static enum rx_class rx_classify(struct netbe *be, const struct iovec *iov,
+				 int iovcnt, size_t len, struct netbe_vnet_hdr *h,
+				 enum netbe_drop_reason *why)
 {
 	memset(h, 0, sizeof(*h));
+	*why = NETBE_DROP_RX_RUNT;
 	if (len < be->be_hdr_len + ETH_HDR_LEN)
-		return NETBE_DROP_RX_RUNT;
+		return RX_DROP;
 	if (be->be_hdr_len)
 		vnet_hdr_read(iov, iovcnt, be->be_hdr_len, h);
 	h->num_buffers = 1;
 	h->hash_value = 0;
 	h->hash_report = 0;
 	h->padding_reserved = 0;
-	if (!be->fe_hdr_len && !be->be_hdr_len)
-		return NETBE_DROP__MAX;
-	return vnet_hdr_check_rx(h, be->features, len - be->be_hdr_len);
+	*why = vnet_hdr_check_rx(h, be->features, len - be->be_hdr_len);
+	if (*why == NETBE_DROP__MAX)
+		return RX_DELIVER;
+	return *why == NETBE_DROP_RX_OFFLOAD ? RX_SOFT : RX_DROP;
 }
 
 static void rx_account(struct netbe *be, size_t payload)
@@ -684,48 +763,61 @@ static void rx_account(struct netbe *be, size_t payload)
 	be->stats.rx_bytes += payload;
 }
 
-/* Receive one valid frame into the stash unless it holds one already.
- * Return: the stashed length (backend form), 0 if none pending, -errno. */
-static ssize_t stash_fill(struct netbe *be)
+/* Frontend length of the next frame already held by core (a software
+ * segment or the stashed frame), 0 if none. */
+static size_t rx_pending_len(struct netbe *be)
+{
+	if (soft_rx_pending(be))
+		return soft_rx_next_len(be);
+	if (be->core->stash_len)
+		return be->core->stash_len - be->be_hdr_len + be->fe_hdr_len;
+	return 0;
+}
+
+/* Unless core holds a frame already, receive one into the stash (or, when
+ * it needs software offloads, into the soft queue). Return: the frontend
+ * length of the next frame, 0 if none is pending, -errno. */
+static ssize_t rx_fill(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 	struct iovec iov = { c->stash, be->rx_max };
 	struct netbe_xfer x = { .iov = &iov, .iovcnt = 1 };
-	struct netbe_vnet_hdr h;
 	enum netbe_drop_reason why;
+	struct netbe_vnet_hdr h;
 	unsigned tries;
 	int ret;
 
-	for (tries = 0; !c->stash_len && tries < NETBE_BURST; tries++) {
+	for (tries = 0; !rx_pending_len(be) && tries < NETBE_BURST; tries++) {
 		ret = be->ops->recv(be, &x, 1);
 		if (ret <= 0)
 			return ret;
-		why = rx_check(be, &iov, 1, x.len, &h);
-		if (why == NETBE_DROP__MAX)
+		switch (rx_classify(be, &iov, 1, x.len, &h, &why)) {
+		case RX_DELIVER:
 			c->stash_len = x.len;
-		else
+			break;
+		case RX_SOFT:
+			soft_rx_start(be, &iov, 1, x.len, &h);
+			break;
+		case RX_DROP:
 			netbe_count_drop(be, why);
+			break;
+		}
 	}
-	return (ssize_t)c->stash_len;
-}
-
-/* Frontend length of the stashed frame. */
-static size_t stash_fe_len(struct netbe *be)
-{
-	return be->core->stash_len - be->be_hdr_len + be->fe_hdr_len;
+	return (ssize_t)rx_pending_len(be);
 }
 
 /* Copy the stashed frame to @f. Return: its length or -EMSGSIZE. */
 static ssize_t stash_deliver(struct netbe *be, struct netbe_frame *f)
 {
 	struct netbe_core_state *c = be->core;
-	size_t need = stash_fe_len(be), payload = c->stash_len - be->be_hdr_len;
+	size_t need = rx_pending_len(be), payload = c->stash_len - be->be_hdr_len;
 	struct iovec iov = { c->stash, c->stash_len };
+	enum netbe_drop_reason why;
 	struct netbe_vnet_hdr h;
 
 	if (iov_length(f->iov, f->iovcnt) < need)
 		return -EMSGSIZE;
-	rx_check(be, &iov, 1, c->stash_len, &h);
+	rx_classify(be, &iov, 1, c->stash_len, &h, &why);
 	vnet_hdr_write(f->iov, f->iovcnt, be->fe_hdr_len, &h);
 	iov_from_buf(f->iov, f->iovcnt, be->fe_hdr_len, c->stash + be->be_hdr_len,
 		     payload);
@@ -733,6 +825,17 @@ static ssize_t stash_deliver(struct netbe *be, struct netbe_frame *f)
 	rx_account(be, payload);
 	f->result = (ssize_t)need;
 	return f->result;
+}
+
+/* Hand the next frame core holds to @f. Return: its length, 0 when core
+ * holds none, -EMSGSIZE when @f is too small (it stays). */
+static ssize_t rx_deliver_held(struct netbe *be, struct netbe_frame *f)
+{
+	if (soft_rx_pending(be))
+		return soft_rx_deliver(be, f);
+	if (be->core->stash_len)
+		return stash_deliver(be, f);
+	return 0;
 }
 
 /* Describe frame @f's buffers as receive xfer @j.
@@ -748,18 +851,24 @@ static bool rx_xfer(struct netbe *be, const struct netbe_frame *f, unsigned j,
 }
 
 /* Check and translate received xfer @j into frame slot @o (compacting over
- * dropped frames). Return: true when delivered. */
+ * dropped frames). Return: true when a frame went into slot @o. */
 static bool rx_finish(struct netbe *be, struct netbe_frame *f, unsigned j,
 		      unsigned o)
 {
 	struct netbe_xfer *x = &be->core->rx.x[j];
 	size_t payload = x->len - be->be_hdr_len;
+	enum netbe_drop_reason why;
 	struct netbe_vnet_hdr h;
-	enum netbe_drop_reason why = rx_check(be, x->iov, x->iovcnt, x->len, &h);
 
-	if (why != NETBE_DROP__MAX) {
+	switch (rx_classify(be, x->iov, x->iovcnt, x->len, &h, &why)) {
+	case RX_DROP:
 		netbe_count_drop(be, why);
 		return false;
+	case RX_SOFT:
+		soft_rx_start(be, x->iov, x->iovcnt, x->len, &h);
+		return soft_rx_pending(be) && soft_rx_deliver(be, &f[o]) > 0;
+	case RX_DELIVER:
+		break;
 	}
 	if (o != j)
 		iov_copy(f[o].iov, f[o].iovcnt, f[j].iov, f[j].iovcnt,
@@ -771,21 +880,25 @@ static bool rx_finish(struct netbe *be, struct netbe_frame *f, unsigned j,
 }
 
 /* Receive one chunk straight into the caller's buffers, or through the
- * stash when the first frame's buffers are small. Return: frames, -errno. */
+ * stash when the first frame's buffers are small. Frames that may need
+ * software offloads come one at a time, so their segments keep their
+ * place in the stream. Return: frames delivered, -errno. */
 static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 {
 	unsigned m, pool_used = 0, j, o = 0;
 	ssize_t sret;
 	int ret;
 
+	if (be->core->rx_one_by_one)
+		n = 1;
 	for (m = 0; m < n && m < NETBE_BURST; m++)
 		if (!rx_xfer(be, &f[m], m, &pool_used))
 			break;
 	if (!m) {
-		sret = stash_fill(be);
+		sret = rx_fill(be);
 		if (sret <= 0)
 			return (int)sret;
-		sret = stash_deliver(be, f);
+		sret = rx_deliver_held(be, f);
 		return sret < 0 ? (int)sret : 1;
 	}
 	ret = be->ops->recv(be, be->core->rx.x, m);
@@ -804,21 +917,23 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 
 	if (ret || !n)
 		return ret;
-	if (be->core->stash_len) {
-		ssize_t s = stash_deliver(be, frames);
-
-		if (s < 0)
-			return (int)s;
-		got = 1;
-	}
 	while (got < n) {
 		unsigned want = n - got < NETBE_BURST ? n - got : NETBE_BURST;
+		ssize_t held = rx_deliver_held(be, frames + got);
 
+		if (held < 0) {
+			ret = (int)held;
+			break;
+		}
+		if (held) {
+			got++;
+			continue;
+		}
 		ret = rx_chunk(be, frames + got, want);
 		if (ret <= 0)
 			break;
 		got += (unsigned)ret;
-		if ((unsigned)ret < want)
+		if ((unsigned)ret < want && !rx_pending_len(be))
 			break;  /* the backend ran dry: don't ask again */
 	}
 	return got ? (int)got : ret;
@@ -837,14 +952,9 @@ NETBE_EXPORT ssize_t netbe_recv(struct netbe *be, const struct iovec *iov,
 
 NETBE_EXPORT ssize_t netbe_peek_recvlen(struct netbe *be)
 {
-	ssize_t ret;
-
 	if (!be)
 		return NB_ERR_RL(-EINVAL, "netbe_peek_recvlen: handle is NULL");
-	ret = stash_fill(be);
-	if (ret <= 0)
-		return ret;
-	return (ssize_t)stash_fe_len(be);
+	return rx_fill(be);
 }
 
 NETBE_EXPORT ssize_t netbe_rx_discard(struct netbe *be)
@@ -853,7 +963,10 @@ NETBE_EXPORT ssize_t netbe_rx_discard(struct netbe *be)
 
 	if (ret <= 0)
 		return ret;
-	be->core->stash_len = 0;
+	if (soft_rx_pending(be))
+		soft_rx_skip(be);
+	else
+		be->core->stash_len = 0;
 	netbe_count_drop(be, NETBE_DROP_RX_DISCARDED);
 	return ret;
 }

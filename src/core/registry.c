@@ -79,3 +79,8 @@ NETBE_EXPORT int netbe_backend_info(unsigned idx, struct netbe_backend_info *inf
 	info->keys = b->keys;
 	return 0;
 }
+
+NETBE_EXPORT const struct netbe_key *netbe_common_keys(void)
+{
+	return netbe_common_key_table;
+}

@@ -39,18 +39,19 @@ static void list_types(char *out, size_t len)
 	}
 }
 
-/* Append the accepted keys of @b to @out, "none" if it takes no key. */
+/* Append the accepted keys of @b, then the common ones, to @out. */
 static void list_keys(const struct netbe_backend *b, char *out, size_t len)
 {
+	const struct netbe_key *lists[] = { b->keys, netbe_common_key_table };
 	const struct netbe_key *k;
 	size_t used = 0;
+	unsigned i;
 
 	out[0] = '\0';
-	for (k = b->keys; k && k->name && used < len; k++)
-		used += (size_t)snprintf(out + used, len - used, "%s%s",
-					 k == b->keys ? "" : ", ", k->name);
-	if (!used)
-		snprintf(out, len, "none");
+	for (i = 0; i < 2; i++)
+		for (k = lists[i]; k && k->name && used < len; k++)
+			used += (size_t)snprintf(out + used, len - used, "%s%s",
+						 used ? ", " : "", k->name);
 }
 
 /* Return: true when @s is @prefix followed by one or more digits. */
@@ -135,15 +136,29 @@ static int check_name(const struct netbe_spec *s)
 	return 0;
 }
 
-static const struct netbe_key *find_key(const struct netbe_backend *b,
-					const char *key)
+const struct netbe_key netbe_common_key_table[] = {
+	{ "offload", "auto|native|soft|off: offloads offered to the frontend: native where the backend can, software elsewhere (auto, the default); native only; all in software; none", 0 },
+	{ .name = NULL },
+};
+
+/* @key in the NULL-terminated @keys, or NULL. */
+static const struct netbe_key *key_in(const struct netbe_key *keys,
+				      const char *key)
 {
 	const struct netbe_key *k;
 
-	for (k = b->keys; k && k->name; k++)
+	for (k = keys; k && k->name; k++)
 		if (!strcmp(k->name, key))
 			return k;
 	return NULL;
+}
+
+static const struct netbe_key *find_key(const struct netbe_backend *b,
+					const char *key)
+{
+	const struct netbe_key *k = key_in(b->keys, key);
+
+	return k ? k : key_in(netbe_common_key_table, key);
 }
 
 /* Split one "key=value" token and check it against the backend's keys. */

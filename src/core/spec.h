@@ -17,6 +17,10 @@
 #define NETBE_SPEC_MAX_KV 32
 
 struct netbe_backend;
+struct netbe_key;
+
+/* Keys every backend accepts (offload=), terminated by a NULL name. */
+extern const struct netbe_key netbe_common_key_table[];
 
 struct netbe_kv {
 	const char *key;

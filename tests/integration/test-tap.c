@@ -352,8 +352,12 @@ static void test_vnet_hdr_off(void)
 {
 	struct netbe *be = NULL;
 
-	CHECK_EQ(open_spec(&be, "tap:nbt2,vnet_hdr=off"), 0);
+	CHECK_EQ(open_spec(&be, "tap:nbt2,vnet_hdr=off,offload=native"), 0);
 	CHECK_EQ(netbe_get_cap(be) & (NETBE_F_HOST_OFFLOADS | NETBE_F_GUEST_OFFLOADS), 0);
+	netbe_close(be);
+	/* by default core offers every offload, done in software */
+	CHECK_EQ(open_spec(&be, "tap:nbt2,vnet_hdr=off"), 0);
+	CHECK(netbe_get_cap(be) & NETBE_F_HOST_TSO4);
 	CHECK_EQ(sysfs_read("nbt2", "tun_flags") & IFF_VNET_HDR, 0);
 	netbe_close(be);
 }
@@ -389,7 +393,7 @@ static void test_fd_adopt(void)
 	be = NULL;
 	fd = tap_fd_make("nbt5", IFF_TAP | IFF_NO_PI);
 	CHECK(fd >= 0);
-	snprintf(spec, sizeof(spec), "tap:fd=%d", fd);
+	snprintf(spec, sizeof(spec), "tap:fd=%d,offload=native", fd);
 	CHECK_EQ(open_spec(&be, spec), 0);
 	CHECK_EQ(netbe_get_cap(be) & NETBE_F_GUEST_OFFLOADS, 0);
 	netbe_close(be);

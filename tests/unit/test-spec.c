@@ -73,7 +73,7 @@ static void unknown_key_lists_accepted(void)
 {
 	expect_bad("tap:t0,bogus=1", "unknown key 'bogus'", "accepted keys: fd, vnet_hdr");
 	expect_bad("pair:x,dept=1", "unknown key 'dept'", "depth");
-	expect_bad("null,x=1", "unknown key 'x'", "accepted keys: none");
+	expect_bad("null,x=1", "unknown key 'x'", "accepted keys: offload");
 }
 
 static void malformed_keys(void)

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "harness.h"
+#include "offload-frames.h"
 #include "iov.h"
 #include "netbe.h"
 #include "vnet_hdr.h"
@@ -179,12 +180,15 @@ static void tx_headers_checked(void)
 	CHECK_EQ(tx_drop_count(0, &h, 5, NETBE_DROP_TX_RUNT), 1);
 }
 
-static void rx_unnegotiated_offload_dropped(void)
+/* A partial checksum reaching a frontend without GUEST_CSUM is completed
+ * in software, never handed over partial. */
+static void rx_unnegotiated_csum_completed(void)
 {
 	static uint8_t frame[12 + PAYLOAD], out[70000];
 	struct netbe_vnet_hdr h = { .flags = NETBE_HDR_F_NEEDS_CSUM,
 				    .csum_start = 34, .csum_offset = 16 };
 	struct iovec iov = { frame, sizeof(frame) }, oiov = { out, sizeof(out) };
+	struct netbe_vnet_hdr got;
 	struct netbe_stats st;
 	struct fixture fx;
 
@@ -194,10 +198,140 @@ static void rx_unnegotiated_offload_dropped(void)
 	CHECK_EQ(netbe_set_cap(fx.b, 0, 12), 0);
 	make_frame(frame, 12, &h);
 	CHECK_EQ(netbe_send(fx.a, &iov, 1), (ssize_t)sizeof(frame));
-	CHECK_EQ(netbe_recv(fx.b, &oiov, 1), 0);
+	CHECK_EQ(netbe_recv(fx.b, &oiov, 1), 12 + PAYLOAD);
+	vnet_hdr_decode(out, 12, &got);
+	CHECK_EQ(got.flags, 0);
+	/* the field held the pseudo-header seed; it now holds the complement
+	 * of the sum over csum_start..end taken with that seed */
+	CHECK_EQ(fb_get16(out + 12 + 50),
+		 (uint16_t)~ref_fold(ref_add(0, frame + 12 + 34, PAYLOAD - 34)));
+	CHECK(!memcmp(out + 12, frame + 12, 50));
 	netbe_get_stats(fx.b, &st);
-	CHECK_EQ(st.drops[NETBE_DROP_RX_OFFLOAD], 1);
-	CHECK_EQ(st.rx_frames, 0);
+	CHECK_EQ(st.drops[NETBE_DROP_RX_OFFLOAD], 0);
+	CHECK_EQ(st.rx_frames, 1);
+	fx_close(&fx);
+}
+
+/* Build a TSO super-frame of @paylen bytes behind a 12-byte header. */
+static size_t tso_frame(uint8_t *buf, int ipv, size_t paylen)
+{
+	struct fb o = { .ipv = ipv, .proto = IPPROTO_TCP, .paylen = paylen,
+			.gso_type = ipv == 4 ? NETBE_GSO_TCPV4 : NETBE_GSO_TCPV6,
+			.gso_size = 1448, .seq = 1000, .seed = 3 };
+	struct netbe_vnet_hdr h;
+	struct fb_layout lay;
+	size_t len = fb_build(buf + 12, &o, &h, &lay);
+
+	memset(buf, 0, 12);
+	fb_encode_vnet(buf, &h);
+	return 12 + len;
+}
+
+/* Receive every frame on @be; check each is a complete, correct TCP
+ * segment of at most @mss payload bytes. Return: the payload total. */
+static size_t recv_segments(struct netbe *be, size_t mss, unsigned *count)
+{
+	static uint8_t out[70000];
+	struct iovec oiov = { out, sizeof(out) };
+	size_t total = 0;
+	ssize_t n;
+
+	*count = 0;
+	while (*count < 200 && (n = netbe_recv(be, &oiov, 1)) > 0) {
+		const uint8_t *ip = out + 12 + 14;
+		int v6 = (ip[0] >> 4) == 6;
+		size_t l4 = v6 ? 40 : (size_t)(ip[0] & 15) * 4;
+		size_t l4len = (size_t)n - 12 - 14 - l4;
+		uint32_t sum = ref_pseudo(ip, v6 ? 6 : 4, IPPROTO_TCP, l4len);
+
+		CHECK(ref_fold(ref_add(sum, ip + l4, l4len)) == 0xffff);
+		if (!v6)
+			CHECK(ref_fold(ref_add(0, ip, l4)) == 0xffff);
+		CHECK(l4len - 20 <= mss);
+		total += l4len - 20;
+		(*count)++;
+	}
+	return total;
+}
+
+/* A frontend sends TSO super-frames to a backend without native TSO
+ * (offload=soft): they leave as correct MSS-sized segments. */
+static void tx_tso_in_software(void)
+{
+	static uint8_t frame[12 + 65536];
+	struct iovec iov[3];
+	struct netbe_stats st;
+	struct fixture fx;
+	unsigned count;
+	int ipv;
+
+	for (ipv = 4; ipv <= 6; ipv += 2) {
+		size_t len = tso_frame(frame, ipv, 20000);
+
+		if (fx_open(&fx, "pair:sofx,depth=64,offload=soft"))
+			return;
+		CHECK(netbe_get_cap(fx.a) & NETBE_F_HOST_TSO4);
+		CHECK_EQ(netbe_set_cap(fx.a, NETBE_F_CSUM | NETBE_F_HOST_TSO4 |
+				       NETBE_F_HOST_TSO6, 12), 0);
+		CHECK_EQ(netbe_set_cap(fx.b, 0, 12), 0);
+		iov[0] = (struct iovec){ frame, 5 };     /* header split too */
+		iov[1] = (struct iovec){ frame + 5, 1000 };
+		iov[2] = (struct iovec){ frame + 1005, len - 1005 };
+		CHECK_EQ(netbe_send(fx.a, iov, 3), (ssize_t)len);
+		CHECK_EQ(recv_segments(fx.b, 1448, &count), 20000);
+		CHECK_EQ(count, (20000 + 1447) / 1448);
+		netbe_get_stats(fx.a, &st);
+		CHECK_EQ(st.tx_frames, count);
+		fx_close(&fx);
+	}
+}
+
+/* A backend hands a TSO super-frame to a frontend that did not negotiate
+ * GUEST_TSO: it is segmented on the way in. */
+static void rx_tso_in_software(void)
+{
+	static uint8_t frame[12 + 65536];
+	struct fixture fx;
+	unsigned count;
+	size_t len = tso_frame(frame, 4, 30000);
+	struct iovec iov = { frame, len };
+
+	if (fx_open(&fx, "pair:sofr"))
+		return;
+	CHECK_EQ(netbe_set_cap(fx.a, NETBE_F_CSUM | NETBE_F_HOST_TSO4, 12), 0);
+	CHECK_EQ(netbe_set_cap(fx.b, 0, 12), 0);
+	CHECK_EQ(netbe_send(fx.a, &iov, 1), (ssize_t)len);
+	CHECK_EQ(netbe_peek_recvlen(fx.b), 12 + 14 + 20 + 20 + 1448);
+	CHECK_EQ(recv_segments(fx.b, 1448, &count), 30000);
+	CHECK_EQ(count, (30000 + 1447) / 1448);
+	fx_close(&fx);
+}
+
+/* Soft segments the backend cannot take yet stay queued: the next send
+ * is -EAGAIN, nothing is lost, and they leave once the peer drains. */
+static void soft_segments_wait_for_room(void)
+{
+	static uint8_t frame[12 + 65536];
+	struct fixture fx;
+	unsigned count, total = 0;
+	size_t len = tso_frame(frame, 4, 20000), bytes = 0;
+	struct iovec iov = { frame, len };
+	int i;
+
+	if (fx_open(&fx, "pair:sofq,depth=4,offload=soft"))
+		return;
+	CHECK_EQ(netbe_set_cap(fx.a, NETBE_F_CSUM | NETBE_F_HOST_TSO4, 12), 0);
+	CHECK_EQ(netbe_set_cap(fx.b, 0, 12), 0);
+	CHECK_EQ(netbe_send(fx.a, &iov, 1), (ssize_t)len);
+	CHECK_EQ(netbe_send(fx.a, &iov, 1), -EAGAIN);
+	for (i = 0; i < 20 && total < 14; i++) {
+		bytes += recv_segments(fx.b, 1448, &count);
+		total += count;
+		netbe_epoll_dispatch(fx.ep, 10);
+	}
+	CHECK_EQ(total, 14);
+	CHECK_EQ(bytes, 20000);
+	CHECK(fx.tx_cb_calls >= 1);
 	fx_close(&fx);
 }
 
@@ -276,6 +410,8 @@ static void bad_arguments(void)
 	CHECK(be == NULL);
 	CHECK_EQ(netbe_open(&be, "null", NULL, &noops), -EINVAL);
 	CHECK_STR_CONTAINS(netbe_last_error(), "loop adapter");
+	CHECK_EQ(netbe_open(&be, "null,offload=maybe", NULL, netbe_epoll_loop(ep)), -EINVAL);
+	CHECK_STR_CONTAINS(netbe_last_error(), "expected one of auto, native, soft, off");
 	CHECK_EQ(netbe_open(&be, "null", NULL, netbe_epoll_loop(ep)), 0);
 	CHECK_EQ(netbe_send(NULL, &iov, 1), -EINVAL);
 	CHECK_EQ(netbe_send(be, NULL, 1), -EINVAL);
@@ -318,7 +454,10 @@ int main(void)
 	RUN(codec_roundtrip);
 	RUN(every_header_length_pair);
 	RUN(tx_headers_checked);
-	RUN(rx_unnegotiated_offload_dropped);
+	RUN(rx_unnegotiated_csum_completed);
+	RUN(tx_tso_in_software);
+	RUN(rx_tso_in_software);
+	RUN(soft_segments_wait_for_room);
 	RUN(short_buffers_keep_frame);
 	RUN(discard_counts);
 	RUN(set_cap_checks);

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core.h - core-private state of a handle, shared by the data path
+ * (netbe.c) and the software offload path (softpath.c). Backends never
+ * include this.
+ */
+#ifndef NETBE_CORE_H
+#define NETBE_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "offload.h"
+
+#define NETBE_MAX_FRAME_IOV 1024
+#define IOV_POOL (NETBE_MAX_FRAME_IOV + 3 * NETBE_BURST)
+#define ETH_HDR_LEN 14
+
+/* What the spec's offload= key asked for. */
+enum offload_mode {
+	OFFLOAD_AUTO,      /* native where the backend can, software elsewhere */
+	OFFLOAD_NATIVE,    /* only what the backend does itself */
+	OFFLOAD_SOFT,      /* everything in software, even where native exists */
+	OFFLOAD_OFF,       /* offer no offload at all */
+};
+
+/* Scratch space for one direction: used by one thread at a time. */
+struct dir_scratch {
+	struct netbe_xfer x[NETBE_BURST];
+	struct iovec iov[IOV_POOL];
+	uint8_t hdr[NETBE_BURST][NETBE_VNET_HDR_LEN_HASH];
+};
+
+/* The segments of one frame whose offloads are done in software, not yet
+ * all handed on. Buffers are allocated on first use. */
+struct soft_queue {
+	uint8_t *frame;            /* copy of the frame, NETBE_FRAME_MAX bytes */
+	uint8_t *store;            /* segment header blocks, OL_STORE_MAX */
+	struct ol_seg *segs;       /* OL_MAX_SEGS */
+	unsigned nsegs, next;
+};
+
+struct netbe_core_state {
+	pthread_mutex_t lock;     /* watch masks and the two flags below */
+	bool rx_enabled;
+	bool tx_waiting;
+	int rx_kicked;            /* atomic */
+	int tx_kicked;            /* atomic */
+	int kick_fd;
+	void *kick_watch;
+	void *rx_watch;           /* on be->rx_fd */
+	void *tx_watch;           /* on be->tx_fd when it is not rx_fd */
+
+	enum offload_mode offload;
+	uint64_t native;          /* native_caps as the offload mode allows */
+	bool rx_one_by_one;       /* frames may need software work on receive */
+	uint32_t frag_id;         /* IPv6 fragment ids for UFO */
+
+	pthread_mutex_t tx_lock;  /* the sender vs. the loop flushing soft_tx */
+	struct soft_queue soft_tx, soft_rx;
+
+	uint8_t *stash;           /* one held-back frame, backend form */
+	size_t stash_len;         /* 0 when empty */
+
+	struct dir_scratch tx, rx;
+};
+
+/** core_tx_wait() - arm the wait for the backend to take frames again. */
+void core_tx_wait(struct netbe *be);
+
+/** soft_tx_needed() - does frontend header @h ask for work the backend
+ * does not do natively? */
+bool soft_tx_needed(const struct netbe *be, const struct netbe_vnet_hdr *h);
+
+/**
+ * soft_tx_start() - take frame @f (@len bytes with the frontend header) for
+ * software offload: validate it, segment it, queue the segments
+ * Return: 0 when queued or dropped and counted, -ENOMEM.
+ */
+int soft_tx_start(struct netbe *be, const struct netbe_frame *f, size_t len,
+		  const struct netbe_vnet_hdr *h);
+
+/**
+ * soft_tx_flush() - hand queued segments to the backend in batches
+ * Return: 0 when none is left, -EAGAIN when the backend is full, or the
+ * backend's negative errno.
+ */
+int soft_tx_flush(struct netbe *be);
+
+/** soft_tx_pending() - segments wait in the transmit queue. */
+bool soft_tx_pending(const struct netbe *be);
+
+/**
+ * soft_rx_start() - a received frame (backend form, @len bytes in @iov)
+ * whose header @h asks for work the frontend did not negotiate: segment it
+ * and queue the segments for delivery
+ * Return: 0 when queued or dropped and counted, -ENOMEM.
+ */
+int soft_rx_start(struct netbe *be, const struct iovec *iov, int iovcnt,
+		  size_t len, const struct netbe_vnet_hdr *h);
+
+/** soft_rx_pending() - segments wait for delivery. */
+bool soft_rx_pending(const struct netbe *be);
+
+/** soft_rx_next_len() - frontend length of the next segment (0 if none). */
+size_t soft_rx_next_len(const struct netbe *be);
+
+/**
+ * soft_rx_deliver() - copy the next segment, with a frontend header, to @f
+ * Return: its length, or -EMSGSIZE when @f is too small (it stays queued).
+ */
+ssize_t soft_rx_deliver(struct netbe *be, struct netbe_frame *f);
+
+/** soft_rx_skip() - drop the next queued segment. Return: its length. */
+size_t soft_rx_skip(struct netbe *be);
+
+/** soft_free() - release the software offload buffers of @be. */
+void soft_free(struct netbe *be);
+
+#endif /* NETBE_CORE_H */
