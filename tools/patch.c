@@ -148,6 +148,15 @@ static void on_tx(struct netbe *be, void *opaque)
 		netbe_rx_enable(d->src);
 }
 
+static void on_link(struct netbe *be, int up, void *opaque)
+{
+	struct patch *p = opaque;
+
+	printf("patch: %s: link %s\n", be == p->a ? p->spec_a : p->spec_b,
+	       up ? "up" : "down");
+	fflush(stdout);
+}
+
 /* The offload pairs: what a receiving side hands over (GUEST_x) and what
  * a sending side takes (HOST_x). */
 static const uint64_t offload_pairs[][2] = {
@@ -268,7 +277,8 @@ static void *stats_timer(struct patch *p, unsigned seconds)
 /* Open both ends and wire the directions. Return: 0 or an exit code. */
 static int patch_open(struct patch *p)
 {
-	struct netbe_config cfg = { .rx_cb = on_rx, .tx_cb = on_tx, .opaque = p };
+	struct netbe_config cfg = { .rx_cb = on_rx, .tx_cb = on_tx, .opaque = p,
+				    .link_cb = on_link };
 	const struct netbe_loop *l;
 
 	if (netbe_epoll_new(&p->ep))
