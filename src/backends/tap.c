@@ -31,8 +31,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -55,6 +58,7 @@
 #define TAP_VNET_HDR_LEN 12
 #define TAP_MTU_MIN 68
 #define TAP_MTU_MAX 65521
+#define TAP_QUEUES_MAX 256
 
 /* Transmit offloads every IFF_VNET_HDR kernel takes on write. */
 #define TAP_HOST_CAPS (NETBE_F_CSUM | NETBE_F_HOST_TSO4 | NETBE_F_HOST_TSO6 | \
@@ -63,6 +67,7 @@
 struct tap_priv {
 	int fd;
 	char ifname[IFNAMSIZ];
+	bool multiqueue;       /* counted in tap_mqs */
 };
 
 /* One TUNSETOFFLOAD probe: the flags tried and the features they prove. */
@@ -99,6 +104,10 @@ static const struct netbe_key tap_keys[] = {
 		  "checksum and segmentation offloads (default on)" },
 	{ .name = "mtu",
 	  .help = "68..65521: set the interface MTU (default: leave it)" },
+	{ .name = "queues",
+	  .help = "1..256: make the tap multiqueue (IFF_MULTI_QUEUE) with up to N "
+		  "queues; open the spec once per queue pair, one handle per "
+		  "thread (default 1)" },
 	{ .name = NULL }
 };
 
@@ -187,6 +196,60 @@ static int tap_attach_error(int err, const char *name, bool existed)
 	}
 }
 
+/* Queues of multiqueue taps attached by this process, by name, so the
+ * (queues+1)-th open of a spec is refused rather than silently adding a
+ * queue the frontend does not drive. */
+struct tap_mq {
+	char ifname[IFNAMSIZ];
+	unsigned attached;
+	struct tap_mq *next;
+};
+
+static pthread_mutex_t tap_mq_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tap_mq *tap_mqs;
+
+/**
+ * tap_mq_take() - count one more queue of @ifname, at most @queues
+ * Return: 0, -EBUSY when all are attached, -ENOMEM.
+ */
+static int tap_mq_take(const char *ifname, unsigned queues)
+{
+	struct tap_mq *m;
+	int ret = 0;
+
+	pthread_mutex_lock(&tap_mq_lock);
+	for (m = tap_mqs; m && strcmp(m->ifname, ifname); m = m->next)
+		;
+	if (!m && (m = calloc(1, sizeof(*m)))) {
+		snprintf(m->ifname, sizeof(m->ifname), "%s", ifname);
+		m->next = tap_mqs;
+		tap_mqs = m;
+	}
+	if (!m)
+		ret = -ENOMEM;
+	else if (m->attached >= queues)
+		ret = -EBUSY;
+	else
+		m->attached++;
+	pthread_mutex_unlock(&tap_mq_lock);
+	return ret;
+}
+
+/** tap_mq_put() - one queue of @ifname is closed; forget it at zero. */
+static void tap_mq_put(const char *ifname)
+{
+	struct tap_mq **pp, *m;
+
+	pthread_mutex_lock(&tap_mq_lock);
+	for (pp = &tap_mqs; (m = *pp) && strcmp(m->ifname, ifname); pp = &m->next)
+		;
+	if (m && --m->attached == 0) {
+		*pp = m->next;
+		free(m);
+	}
+	pthread_mutex_unlock(&tap_mq_lock);
+}
+
 /**
  * tap_open_name() - open /dev/net/tun and attach to (or create) tap @name
  * @ifname: receives the interface name (IFNAMSIZ bytes): the kernel fills
@@ -194,8 +257,8 @@ static int tap_attach_error(int err, const char *name, bool existed)
  * @created: set when the tap did not exist before
  * Return: the fd, or a negative errno with the message recorded.
  */
-static int tap_open_name(const char *name, bool vnet_hdr, char *ifname,
-			 bool *created)
+static int tap_open_name(const char *name, bool vnet_hdr, unsigned queues,
+			 char *ifname, bool *created)
 {
 	struct ifreq ifr = { 0 };
 	bool existed;
@@ -215,7 +278,8 @@ static int tap_open_name(const char *name, bool vnet_hdr, char *ifname,
 				  strerror(-err));
 	}
 	memcpy(ifr.ifr_name, name, strlen(name));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0) |
+			(queues > 1 ? IFF_MULTI_QUEUE : 0);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = tap_attach_error(-errno, name, existed);
 		close(fd);
@@ -368,15 +432,25 @@ static int tap_open_fd(struct netbe *be, const struct netbe_spec *spec,
  * Return: 0 with p->fd and p->ifname set, or -errno with nothing left open.
  */
 static int tap_open_named(struct netbe *be, const char *name, bool vnet_hdr,
-			  unsigned mtu)
+			  unsigned mtu, unsigned queues)
 {
 	struct tap_priv *p = netbe_priv(be);
 	bool created = false;
 	int err;
 
-	p->fd = tap_open_name(name, vnet_hdr, p->ifname, &created);
-	if (p->fd < 0)
+	if (queues > 1) {
+		err = tap_mq_take(name, queues);
+		if (err)
+			return netbe_errf(err, "tap %s: %s - close a handle of it or raise queues=",
+					  name, err == -EBUSY ? "all queues are attached" : "out of memory");
+	}
+	p->fd = tap_open_name(name, vnet_hdr, queues, p->ifname, &created);
+	if (p->fd < 0) {
+		if (queues > 1)
+			tap_mq_put(name);
 		return p->fd;
+	}
+	p->multiqueue = queues > 1;
 	err = vnet_hdr ? tap_setup_vnet_hdr(be, true) : 0;
 	if (!err && mtu)
 		err = tap_set_mtu(p->ifname, mtu);
@@ -385,6 +459,9 @@ static int tap_open_named(struct netbe *be, const char *name, bool vnet_hdr,
 	if (err) {
 		close(p->fd);
 		p->fd = -1;
+		if (p->multiqueue)
+			tap_mq_put(name);
+		p->multiqueue = false;
 	}
 	return err;
 }
@@ -397,8 +474,8 @@ static int tap_open(struct netbe *be, const struct netbe_spec *spec)
 {
 	struct tap_priv *p = netbe_priv(be);
 	bool has_fd = netbe_spec_get(spec, "fd") != NULL;
+	uint64_t mtu, queues;
 	bool vnet_hdr;
-	uint64_t mtu;
 	int err;
 
 	if (!spec->name && !has_fd)
@@ -409,8 +486,12 @@ static int tap_open(struct netbe *be, const struct netbe_spec *spec)
 	err = netbe_spec_bool(spec, "vnet_hdr", true, &vnet_hdr);
 	if (!err)
 		err = netbe_spec_uint(spec, "mtu", TAP_MTU_MIN, TAP_MTU_MAX, 0, &mtu);
+	if (!err)
+		err = netbe_spec_uint(spec, "queues", 1, TAP_QUEUES_MAX, 1, &queues);
 	if (err)
 		return err;
+	if (has_fd && queues > 1)
+		return netbe_errf(-EINVAL, "tap: queues= applies to tap:NAME; an adopted fd is one queue already - drop queues=");
 
 	be->be_hdr_len = 0;
 	be->native_caps = 0;
@@ -421,7 +502,8 @@ static int tap_open(struct netbe *be, const struct netbe_spec *spec)
 		if (err)
 			return err;
 	} else {
-		err = tap_open_named(be, spec->name, vnet_hdr, (unsigned)mtu);
+		err = tap_open_named(be, spec->name, vnet_hdr, (unsigned)mtu,
+				     (unsigned)queues);
 		if (err)
 			return err;
 	}
@@ -442,6 +524,8 @@ static void tap_close(struct netbe *be)
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
+	if (p->multiqueue)
+		tap_mq_put(p->ifname);
 }
 
 /**

@@ -163,11 +163,14 @@ static int slirp_inject(struct conf *c)
 static int tap_setup(struct conf *c)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	char ifname[IFNAMSIZ] = "";
 	int ret = open_handle(c, &c->be, c->bc->spec);
 
 	if (ret)
 		return ret;
-	sll.sll_ifindex = (int)if_nametoindex("nbconf0");
+	/* the interface is the spec's NAME: "tap:NAME[,keys]" */
+	sscanf(c->bc->spec, "tap:%15[^,]", ifname);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
 	c->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (c->pkt_fd < 0 || !sll.sll_ifindex ||
 	    bind(c->pkt_fd, (struct sockaddr *)&sll, sizeof(sll)))
@@ -407,6 +410,7 @@ static const struct backend_case cases[] = {
 	{ "slirp", "slirp", false, true, false, null_setup, slirp_inject, teardown },
 #endif
 	{ "tap", "tap:nbconf0", true, true, false, tap_setup, tap_inject, teardown },
+	{ "tap-multiqueue", "tap:nbconfmq,queues=4", true, true, false, tap_setup, tap_inject, teardown },
 	{ "vxlan", "vxlan (ports chosen in setup)", false, true, false, vxlan_setup, pair_inject, teardown },
 	{ "stream-tcp", "stream (listen and connect on 127.0.0.1)", false, true, false, stream_tcp_setup, pair_inject, teardown },
 	{ "stream-unix", "stream (listen and connect on a unix path)", false, true, true, stream_unix_setup, pair_inject, teardown },

@@ -660,6 +660,34 @@ static void test_down_then_deleted_interface(void)
 	netbe_close(be);
 }
 
+/* queues=N: N handles attach N queues of one multiqueue tap, the next is
+ * refused, and each handle moves frames on its own. */
+static void test_multiqueue(void)
+{
+	struct netbe *q[3] = { NULL, NULL, NULL };
+	uint8_t frame[60];
+	struct iovec iov = { frame, sizeof(frame) };
+	int i;
+
+	memset(frame, 0xff, 12);
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	for (i = 0; i < 2; i++) {
+		CHECK_EQ(open_spec(&q[i], "tap:nbtmq,queues=2,vnet_hdr=off"), 0);
+		CHECK_EQ(netbe_set_cap(q[i], 0, 0), 0);
+	}
+	CHECK((sysfs_read("nbtmq", "tun_flags") & IFF_MULTI_QUEUE) != 0);
+	CHECK_EQ(open_spec(&q[2], "tap:nbtmq,queues=2,vnet_hdr=off"), -EBUSY);
+	CHECK_STR_CONTAINS(netbe_last_error(), "all queues are attached");
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(netbe_send(q[i], &iov, 1), (ssize_t)sizeof(frame));
+	netbe_close(q[1]);
+	CHECK_EQ(open_spec(&q[1], "tap:nbtmq,queues=2,vnet_hdr=off"), 0);
+	expect_open_error("tap:fd=3,queues=2", -EINVAL, "queues=");
+	netbe_close(q[0]);
+	netbe_close(q[1]);
+}
+
 int main(void)
 {
 	bool ok = harness_is_root();
@@ -681,6 +709,7 @@ int main(void)
 		RUN(test_rx_uso_follows_negotiation);
 		RUN(test_tx_to_kernel);
 		RUN(test_down_then_deleted_interface);
+		RUN(test_multiqueue);
 	} else {
 		SKIP(test_open_name_creates_up_tap, "needs root");
 		SKIP(test_caps_probed, "needs root");
@@ -692,6 +721,7 @@ int main(void)
 		SKIP(test_rx_uso_follows_negotiation, "needs root");
 		SKIP(test_tx_to_kernel, "needs root");
 		SKIP(test_down_then_deleted_interface, "needs root");
+		SKIP(test_multiqueue, "needs root");
 	}
 	return harness_done();
 }
