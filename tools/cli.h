@@ -10,5 +10,6 @@
 int netbe_cmd_list(int argc, char **argv);
 int netbe_cmd_patch(int argc, char **argv);
 int netbe_cmd_probe(int argc, char **argv);
+int netbe_cmd_bench(int argc, char **argv);
 
 #endif /* NETBE_CLI_H */

@@ -273,9 +273,10 @@ static int stream_parse_addr(const char *key, const char *s, bool listening,
 /**
  * stream_flush() - write the pending remainder; lock held
  * Return: 0 when none is left, -EAGAIN when the socket is full, or another
- * negative errno when the peer is gone (the remainder is then dropped).
+ * negative errno when the peer is gone (the remainder is then dropped and
+ * counted as a tx error).
  */
-static int stream_flush(struct stream_priv *p)
+static int stream_flush(struct netbe *be, struct stream_priv *p)
 {
 	while (p->rem_off < p->rem_len) {
 		ssize_t r = send(p->conn_fd, p->rem + p->rem_off,
@@ -290,6 +291,7 @@ static int stream_flush(struct stream_priv *p)
 		if (r < 0 && errno == EAGAIN)
 			return -EAGAIN;
 		p->rem_off = p->rem_len = 0;
+		netbe_count_drop(be, NETBE_DROP_TX_ERROR);
 		return r < 0 ? -errno : -EPIPE;
 	}
 	p->rem_off = p->rem_len = 0;
@@ -323,7 +325,7 @@ static void stream_on_flush(void *opaque, int fd, unsigned revents)
 	(void)fd;
 	(void)revents;
 	pthread_mutex_lock(&p->lock);
-	err = p->conn_fd >= 0 ? stream_flush(p) : 0;
+	err = p->conn_fd >= 0 ? stream_flush(be, p) : 0;
 	if (err != -EAGAIN)
 		stream_arm_flush(be, false);
 	if (err && err != -EAGAIN) {
@@ -432,6 +434,8 @@ static void stream_forget_peer(struct netbe *be)
 	if (p->conn_fd >= 0)
 		close(p->conn_fd);
 	p->flush_fd = p->conn_fd = -1;
+	if (p->rem_off < p->rem_len)   /* a frame half written to a gone peer */
+		netbe_count_drop(be, NETBE_DROP_TX_ERROR);
 	p->rem_off = p->rem_len = 0;
 	p->broken = false;
 	pthread_mutex_unlock(&p->lock);
@@ -1079,7 +1083,7 @@ static int stream_send_linear(struct netbe *be, struct netbe_xfer *x)
 
 	stream_keep_rest(p, x, 0);
 	x->err = 0;
-	err = stream_flush(p);
+	err = stream_flush(be, p);
 	if (err == -EAGAIN)
 		stream_arm_flush(be, true);
 	else if (err)
@@ -1127,7 +1131,7 @@ static int stream_send_locked(struct netbe *be, struct netbe_xfer *x, unsigned n
 
 	if (p->conn_fd < 0 || p->broken)
 		return stream_drop_all(x, n, -ENOTCONN);
-	err = stream_flush(p);
+	err = stream_flush(be, p);
 	if (err == -EAGAIN) {
 		stream_arm_flush(be, true);
 		return -EAGAIN;

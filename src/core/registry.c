@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 
+extern const struct netbe_backend netbe_backend_af_packet;
 extern const struct netbe_backend netbe_backend_dgram;
 extern const struct netbe_backend netbe_backend_mcast;
 extern const struct netbe_backend netbe_backend_null;
@@ -23,9 +24,16 @@ extern const struct netbe_backend netbe_backend_vxlan;
 #if NETBE_HAVE_SLIRP
 extern const struct netbe_backend netbe_backend_slirp;
 #endif
+#if NETBE_HAVE_AF_XDP
+extern const struct netbe_backend netbe_backend_af_xdp;
+#endif
 
 const struct netbe_backend *const netbe_backends[] = {
 	&netbe_backend_tap,
+	&netbe_backend_af_packet,
+#if NETBE_HAVE_AF_XDP
+	&netbe_backend_af_xdp,
+#endif
 #if NETBE_HAVE_SLIRP
 	&netbe_backend_slirp,
 #endif

@@ -403,6 +403,60 @@ static void teardown(struct conf *c)
 	netbe_epoll_free(c->ep);
 }
 
+#if NETBE_HAVE_AF_XDP
+/* af_xdp: a veth pair made in the private namespace (the previous check's
+ * pair deleted first; the last one goes with the namespace at exit); the
+ * handle takes one end, a packet socket on the other end sends
+ * (tap_inject). */
+static int af_xdp_setup(struct conf *c)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	int ret;
+
+	if (system("ip link del nbcxdp0 2>/dev/null; "
+		   "ip link add nbcxdp0 type veth peer name nbcxdp1 && "
+		   "ip link set nbcxdp0 up && ip link set nbcxdp1 up")) {
+		printf("# af_xdp: cannot create the veth pair nbcxdp0/nbcxdp1 with ip(8)\n");
+		return -ENODEV;
+	}
+	ret = open_handle(c, &c->be, c->bc->spec);
+	if (ret)
+		return ret;
+	sll.sll_ifindex = (int)if_nametoindex("nbcxdp1");
+	c->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (c->pkt_fd < 0 || !sll.sll_ifindex ||
+	    bind(c->pkt_fd, (struct sockaddr *)&sll, sizeof(sll)))
+		return -errno;
+	return 0;
+}
+#endif
+
+/* af_packet: a veth pair made in the private namespace (the previous
+ * check's pair deleted first; the last one goes with the namespace at
+ * exit); the handle takes one end, a packet socket on the other end sends
+ * (tap_inject). */
+static int af_packet_setup(struct conf *c)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	int ret;
+
+	if (system("ip link del nbcafp0 2>/dev/null; "
+		   "ip link add nbcafp0 type veth peer name nbcafp1 && "
+		   "ip link set nbcafp0 up && ip link set nbcafp1 up")) {
+		printf("# af_packet: cannot create the veth pair nbcafp0/nbcafp1 with ip(8)\n");
+		return -ENODEV;
+	}
+	ret = open_handle(c, &c->be, c->bc->spec);
+	if (ret)
+		return ret;
+	sll.sll_ifindex = (int)if_nametoindex("nbcafp1");
+	c->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (c->pkt_fd < 0 || !sll.sll_ifindex ||
+	    bind(c->pkt_fd, (struct sockaddr *)&sll, sizeof(sll)))
+		return -errno;
+	return 0;
+}
+
 static const struct backend_case cases[] = {
 	{ "pair", "pair:conf,depth=8", false, true, true, pair_setup, pair_inject, teardown },
 	{ "null", "null", false, false, false, null_setup, NULL, teardown },
@@ -417,6 +471,12 @@ static const struct backend_case cases[] = {
 	{ "dgram-udp", "dgram (ports chosen in setup)", false, true, false, dgram_udp_setup, pair_inject, teardown },
 	{ "dgram-unix", "dgram (paths chosen in setup)", false, true, true, dgram_unix_setup, pair_inject, teardown },
 	{ "mcast", "mcast (group chosen in setup)", false, true, false, mcast_setup, pair_inject, teardown },
+	{ "af_packet", "af_packet:nbcafp0", true, true, false, af_packet_setup, tap_inject, teardown },
+	{ "af_packet-plain", "af_packet:nbcafp0,vnet_hdr=off,promisc=off", true, true, false, af_packet_setup, tap_inject, teardown },
+#if NETBE_HAVE_AF_XDP
+	{ "af_xdp", "af_xdp:nbcxdp0", true, true, false, af_xdp_setup, tap_inject, teardown },
+	{ "af_xdp-skb", "af_xdp:nbcxdp0,mode=skb", true, true, false, af_xdp_setup, tap_inject, teardown },
+#endif
 };
 
 static struct conf *conf_open(const struct backend_case *bc)
