@@ -17,8 +17,9 @@
  *  - Receive: every rx frame starts on the fill ring; the kernel copies an
  *    arriving frame into one and posts it on the rx ring; recv() copies it
  *    into core's buffers and puts the frame straight back on the fill ring.
- *    A frame is always in exactly one of those places, so the fill ring
- *    (as large as the rx half) never lacks room.
+ *    The fill ring is twice the rx half, so it has room for every frame
+ *    even though the kernel tells late how far it read (XDP_FILL_SIZE);
+ *    recv() still takes no more frames than it can put back.
  *  - Transmit: a stack of free tx frames; send() pops one per frame, copies
  *    the frame in and posts it on the tx ring; the kernel returns it on the
  *    completion ring once sent, and send() reclaims completions before
@@ -67,7 +68,11 @@
 #define XDP_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE   /* 4 KiB */
 #define XDP_NFRAMES 4096u
 #define XDP_HALF (XDP_NFRAMES / 2)                   /* frames per side */
-#define XDP_RING_SIZE XDP_HALF                       /* every ring */
+#define XDP_RING_SIZE XDP_HALF                       /* rx, tx, completion */
+/* The kernel publishes how far it read the fill ring lazily (after using up
+ * everything it saw last time), so the ring may look up to twice as full
+ * as the receive half: twice as large, it never refuses a frame. */
+#define XDP_FILL_SIZE (2 * XDP_HALF)
 #define XDP_RX_MAX (XDP_FRAME_SIZE - XDP_PACKET_HEADROOM)
 /* sendto() calls per kick at most: the kernel's copy-mode budget is 32
  * frames per call, a burst is NETBE_BURST frames, plus retries past drops */
@@ -316,7 +321,7 @@ static void xdp_fill_all(struct xdp_priv *p)
 static int xdp_create(struct xdp_priv *p, const struct xdp_opts *o)
 {
 	const struct xsk_umem_config ucfg = {
-		.fill_size = XDP_RING_SIZE,
+		.fill_size = XDP_FILL_SIZE,
 		.comp_size = XDP_RING_SIZE,
 		.frame_size = XDP_FRAME_SIZE,
 		.frame_headroom = 0,
@@ -537,18 +542,14 @@ static bool xdp_copy_in(struct xdp_priv *p, const struct xdp_desc *d,
 
 /**
  * xdp_refill() - put the frames of @n received descriptors from @first
- * back on the fill ring, and wake the kernel if it asks for it
+ * back on the fill ring (the caller checked there is room), and wake the
+ * kernel if it asks for it
  */
 static void xdp_refill(struct xdp_priv *p, uint32_t first, unsigned n)
 {
 	uint32_t idx = 0, i;
 
-	/* cannot fail: the fill ring is as large as the receive half */
-	if (xsk_ring_prod__reserve(&p->fill, n, &idx) != n) {
-		NB_LOG_RL(NETBE_LOG_ERR, "af_xdp %s: fill ring full - %u frames lost",
-			  p->ifname, n);
-		return;
-	}
+	xsk_ring_prod__reserve(&p->fill, n, &idx);
 	for (i = 0; i < n; i++) {
 		uint64_t addr = xsk_ring_cons__rx_desc(&p->rx, first + i)->addr;
 
@@ -574,7 +575,10 @@ static int xdp_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 
 	if (__atomic_load_n(&p->gone, __ATOMIC_ACQUIRE))
 		return xdp_gone(p);
-	got = xsk_ring_cons__peek(&p->rx, n, &first);
+	got = xsk_prod_nb_free(&p->fill, n);
+	if (got > n)
+		got = n;
+	got = xsk_ring_cons__peek(&p->rx, got, &first);
 	if (!got) {
 		if (xsk_ring_prod__needs_wakeup(&p->fill))
 			recvfrom(p->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);

@@ -486,21 +486,29 @@ static enum tx_class tx_classify(struct netbe *be, const struct netbe_frame *f,
 				 size_t len, enum netbe_drop_reason *why,
 				 struct netbe_vnet_hdr *h)
 {
+	size_t frame_len = len - be->fe_hdr_len;
+	bool soft;
+
 	memset(h, 0, sizeof(*h));
-	*why = NETBE_DROP__MAX;
+	*why = NETBE_DROP_TX_RUNT;
 	if (len < be->fe_hdr_len + ETH_HDR_LEN)
-		*why = NETBE_DROP_TX_RUNT;
-	else if (len - be->fe_hdr_len + be->be_hdr_len > be->tx_max)
-		*why = NETBE_DROP_TX_TOO_BIG;
-	if (*why != NETBE_DROP__MAX)
 		return TX_DROP;
-	if (!be->fe_hdr_len)
-		return TX_NATIVE;
-	vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, h);
-	*why = vnet_hdr_check_tx(h, be->features, len - be->fe_hdr_len);
-	if (*why != NETBE_DROP__MAX)
+	if (be->fe_hdr_len) {
+		vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, h);
+		*why = vnet_hdr_check_tx(h, be->features, frame_len);
+		if (*why != NETBE_DROP__MAX)
+			return TX_DROP;
+	}
+	/* A super-frame segmented in software only has to fit the engine;
+	 * everything else has to fit the backend. */
+	soft = be->fe_hdr_len && soft_tx_needed(be, h);
+	*why = NETBE_DROP_TX_TOO_BIG;
+	if (soft && h->gso_type != NETBE_GSO_NONE)
+		return frame_len > NETBE_FRAME_MAX ? TX_DROP : TX_SOFT;
+	if (frame_len + be->be_hdr_len > be->tx_max)
 		return TX_DROP;
-	return soft_tx_needed(be, h) ? TX_SOFT : TX_NATIVE;
+	*why = NETBE_DROP__MAX;
+	return soft ? TX_SOFT : TX_NATIVE;
 }
 
 /*
@@ -663,7 +671,10 @@ static int tx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 		return (int)dropped;
 	m = tx_build(be, f, n);
 	if (!m) {
-		if (iov_length(f->iov, f->iovcnt) <= be->fe_hdr_len + be->tx_max)
+		enum netbe_drop_reason why;
+		struct netbe_vnet_hdr h;
+
+		if (tx_classify(be, f, iov_length(f->iov, f->iovcnt), &why, &h) == TX_SOFT)
 			return tx_soft(be, f);
 		return NB_ERR_RL(-EINVAL, "%s: a frame has more than %d segments",
 				 be->ops->name, NETBE_MAX_FRAME_IOV);

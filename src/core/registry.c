@@ -27,12 +27,20 @@ extern const struct netbe_backend netbe_backend_slirp;
 #if NETBE_HAVE_AF_XDP
 extern const struct netbe_backend netbe_backend_af_xdp;
 #endif
+#if NETBE_HAVE_NETMAP
+extern const struct netbe_backend netbe_backend_netmap;
+extern const struct netbe_backend netbe_backend_vale;
+#endif
 
 const struct netbe_backend *const netbe_backends[] = {
 	&netbe_backend_tap,
 	&netbe_backend_af_packet,
 #if NETBE_HAVE_AF_XDP
 	&netbe_backend_af_xdp,
+#endif
+#if NETBE_HAVE_NETMAP
+	&netbe_backend_netmap,
+	&netbe_backend_vale,
 #endif
 #if NETBE_HAVE_SLIRP
 	&netbe_backend_slirp,
