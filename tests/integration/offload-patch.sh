@@ -32,7 +32,7 @@ TAPA=nboA$$
 TAPB=nboB$$
 IPA=10.78.0.1
 IPB=10.78.0.2
-WORK=$(mktemp -d /tmp/offload-patch.XXXXXX)
+WORK=
 PATCH_PID=
 IPERF_PIDS=
 N=0
@@ -73,6 +73,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
+WORK=$(mktemp -d /tmp/offload-patch.XXXXXX) || exit 1
+
 cleanup() {
 	local p
 	for p in $IPERF_PIDS $PATCH_PID; do kill "$p" 2>/dev/null; done
@@ -97,11 +99,11 @@ ns_setup() {
 # start_patch LOG SPEC_A SPEC_B: run the patch in the forwarder namespace
 # and wait (5 s at most) for "patch: ready". Return: 0 when ready.
 start_patch() {
-	local log=$1 i
+	local log=$1 _
 	shift
 	ip netns exec $NSF "$NETBE" patch "$@" >"$log" 2>&1 &
 	PATCH_PID=$!
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		grep -q "patch: ready" "$log" && return 0
 		kill -0 $PATCH_PID 2>/dev/null || break
 		sleep 0.1
@@ -112,9 +114,9 @@ start_patch() {
 
 # stop_patch: SIGTERM, then the exit status must be 0 (5 s at most).
 stop_patch() {
-	local rc i
+	local rc _
 	kill -TERM $PATCH_PID 2>/dev/null
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 $PATCH_PID 2>/dev/null || break
 		sleep 0.1
 	done
@@ -135,8 +137,8 @@ stop_clean() {
 # into NS and configure it; csumonly turns TSO/GSO off and tx checksum
 # offload on. Return: 0 on success.
 tap_to() {
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		ip -n $NSF link show "$1" >/dev/null 2>&1 && break
 		sleep 0.1
 	done
