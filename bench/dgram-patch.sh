@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# dgram-patch.sh NETBE [dgram|unix|mcast] - TCP throughput across two netbe
+# dgram-patch.sh NETBE [dgram|unix|mcast|stream] - TCP throughput across two netbe
 # patches joined by a datagram link, as a measurement (not a test):
 #
 #   ns A: tap --- netbe patch tap dgram --- (lo of ns F) --- netbe patch dgram tap --- tap: ns B
@@ -31,7 +31,9 @@ dgram) SA="dgram:local=127.0.0.1:$P1,remote=127.0.0.1:$P2"
 unix)  SA="dgram:local=$D/a.sock,remote=$D/b.sock"
        SB="dgram:local=$D/b.sock,remote=$D/a.sock" ;;
 mcast) SA="mcast:group=239.255.$((S % 250)).9:$P1,local=127.0.0.1"; SB=$SA ;;
-*) echo "usage: $0 NETBE [dgram|unix|mcast]" >&2; exit 2 ;;
+stream) SA="stream:listen=127.0.0.1:$P1"
+        SB="stream:connect=127.0.0.1:$P1,reconnect=1" ;;
+*) echo "usage: $0 NETBE [dgram|unix|mcast|stream]" >&2; exit 2 ;;
 esac
 ip netns add "$F" && ip netns add "$A" && ip netns add "$B" || exit 1
 ip -n "$F" link set lo up

@@ -9,7 +9,7 @@ BUILD=${1:-build}
 PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
       libglib2.0-dev iproute2 iputils-ping iperf3 ethtool procps util-linux
       python3 valgrind kmod passt busybox-static tshark qemu-system-x86 cpio
-      xz-utils)
+      xz-utils libxdp-dev libbpf-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
