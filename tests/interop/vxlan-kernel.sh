@@ -27,10 +27,12 @@ H2=nbvx-h2-$$
 G=nbvx-g-$$
 MAC_G=02:00:00:77:00:02
 MAC_G6=02:00:00:78:00:02
+MAC_GG=02:00:00:79:00:02
 WORK=$(mktemp -d /tmp/vxlan-kernel.XXXXXX)
 PIDS=
 PATCH4=
 PATCH6=
+PATCHG=
 N=0
 FAILED=0
 
@@ -48,6 +50,10 @@ TESTS=(
 	"IPv6 underlay: ping kernel side -> netbe side"
 	"IPv6 underlay: kernel fdb learned the tap MAC behind fd99::2"
 	"patches exit 0 on SIGTERM"
+	"group (multicast flood-and-learn): patch ready"
+	"group: ping netbe side -> kernel side"
+	"group: ping kernel side -> netbe side"
+	"group: kernel fdb learned the tap MAC behind 10.99.0.2"
 )
 
 ok() { N=$((N + 1)); echo "ok $N - $1"; }
@@ -109,7 +115,11 @@ net_setup() {
 	ip -n $H1 link add vx6 type vxlan id 43 dstport 4790 local fd99::1 \
 		remote fd99::2 dev u1 &&
 	ip -n $H1 addr add 192.168.78.1/24 dev vx6 &&
-	ip -n $H1 link set vx6 up
+	ip -n $H1 link set vx6 up &&
+	ip -n $H1 link add vxg type vxlan id 44 dstport 4791 local 10.99.0.1 \
+		group 239.1.1.44 dev u1 &&
+	ip -n $H1 addr add 192.168.79.1/24 dev vxg &&
+	ip -n $H1 link set vxg up
 }
 
 # start_patch VAR LOG SPEC_A SPEC_B: run a patch in H2, wait (5 s) for
@@ -203,7 +213,7 @@ iperf_run() {
 # stop_patches: SIGTERM both; both must exit 0 within 5 s.
 stop_patches() {
 	local p rc=0 i
-	for p in $PATCH4 $PATCH6; do
+	for p in $PATCH4 $PATCH6 $PATCHG; do
 		kill -TERM $p 2>/dev/null
 		for i in $(seq 50); do
 			kill -0 $p 2>/dev/null || break
@@ -214,6 +224,7 @@ stop_patches() {
 	done
 	PATCH4=
 	PATCH6=
+	PATCHG=
 	return $rc
 }
 
@@ -254,7 +265,19 @@ else
 	for i in 8 9 10 11; do not_ok "${TESTS[$i]}"; done
 fi
 
+# Multicast group: flood-and-learn with the kernel VTEP on the same group
+if start_patch PATCHG "$WORK/patchg.log" \
+		vxlan:vni=44,local=10.99.0.2,group=239.1.1.44,port=4791,dev=u2 \
+		tap:tvg,mtu=1450 && tap_to_guest tvg $MAC_GG 192.168.79.2 1450; then
+	ok "${TESTS[13]}"
+	check "${TESTS[14]}" ping_ns $G 192.168.79.1
+	check "${TESTS[15]}" ping_ns $H1 192.168.79.2
+	check "${TESTS[16]}" fdb_learned vxg $MAC_GG 10.99.0.2
+else
+	for i in 13 14 15 16; do not_ok "${TESTS[$i]}"; done
+fi
+
 check "${TESTS[12]}" stop_patches
-diag "$WORK/patch4.log" "$WORK/patch6.log" 2>/dev/null
+diag "$WORK/patch4.log" "$WORK/patch6.log" "$WORK/patchg.log" 2>/dev/null
 echo "1..$N"
 exit $FAILED
