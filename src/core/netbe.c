@@ -13,8 +13,9 @@
  * sides use the same header length the caller's iovec goes through
  * untouched, otherwise a scratch header segment replaces the frontend's
  * (which may span segments) and the rest of the iovec follows. A chunk is
- * either a run of dropped frames or a run of valid ones, so the count of
- * consumed frames is always a prefix of the caller's burst. When the
+ * one dropped frame, one frame for the software offload path
+ * (softpath.c), or a run of frames the backend takes as they are, so the
+ * count of consumed frames is always a prefix of the caller's burst. When the
  * backend takes nothing (-EAGAIN), core watches the backend's tx fd (or
  * waits for netbe_tx_kick()) and calls the frontend's tx callback.
  *
@@ -545,61 +546,22 @@ static int xfer_map(struct netbe *be, struct dir_scratch *d, unsigned j,
 	return 0;
 }
 
-/* Describe frame @f of @len bytes as transmit xfer @j. Return: 0 or
- * -E2BIG. */
+/* Describe frame @f of @len bytes, frontend header @h, as transmit xfer
+ * @j. Return: 0 or -E2BIG. */
 static int tx_xfer(struct netbe *be, const struct netbe_frame *f, size_t len,
-		   unsigned j, unsigned *pool_used)
+		   const struct netbe_vnet_hdr *h, unsigned j, unsigned *pool_used)
 {
 	struct dir_scratch *t = &be->core->tx;
 
 	t->x[j].len = len - be->fe_hdr_len + be->be_hdr_len;
 	t->x[j].err = 0;
 	if (be->be_hdr_len && be->fe_hdr_len != be->be_hdr_len) {
-		struct netbe_vnet_hdr h;
+		struct netbe_vnet_hdr bh = *h;
 
-		vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, &h);
-		h.num_buffers = 0;
-		vnet_hdr_encode(t->hdr[j], be->be_hdr_len, &h);
+		bh.num_buffers = 0;
+		vnet_hdr_encode(t->hdr[j], be->be_hdr_len, &bh);
 	}
 	return xfer_map(be, t, j, f, pool_used);
-}
-
-/* Consume the leading frames that must be dropped. Return: how many. */
-static unsigned tx_drop_prefix(struct netbe *be, struct netbe_frame *f,
-			       unsigned n)
-{
-	enum netbe_drop_reason why;
-	struct netbe_vnet_hdr h;
-	unsigned i;
-
-	for (i = 0; i < n; i++) {
-		size_t len = iov_length(f[i].iov, f[i].iovcnt);
-
-		if (tx_classify(be, &f[i], len, &why, &h) != TX_DROP)
-			break;
-		netbe_count_drop(be, why);
-		f[i].result = (ssize_t)len;
-	}
-	return i;
-}
-
-/* Build xfers for the leading run of frames the backend takes as they
- * are. Return: how many. */
-static unsigned tx_build(struct netbe *be, struct netbe_frame *f, unsigned n)
-{
-	enum netbe_drop_reason why;
-	struct netbe_vnet_hdr h;
-	unsigned m, pool_used = 0;
-
-	for (m = 0; m < n && m < NETBE_BURST; m++) {
-		size_t len = iov_length(f[m].iov, f[m].iovcnt);
-
-		if (tx_classify(be, &f[m], len, &why, &h) != TX_NATIVE ||
-		    tx_xfer(be, &f[m], len, m, &pool_used))
-			break;
-		f[m].result = (ssize_t)len;
-	}
-	return m;
 }
 
 /* Account frames the backend consumed. */
@@ -634,18 +596,16 @@ static int tx_refused(struct netbe *be, int ret)
 	return ret;
 }
 
-/* Queue frame @f for software offload and push out what the backend
- * takes now. Return: 1 (the frame is consumed), or a hard -errno. */
-static int tx_soft(struct netbe *be, struct netbe_frame *f)
+/* Queue frame @f (@len bytes, frontend header @h) for software offload
+ * and push out what the backend takes now. Return: 1 (the frame is
+ * consumed), or a hard -errno. */
+static int tx_soft(struct netbe *be, struct netbe_frame *f, size_t len,
+		   const struct netbe_vnet_hdr *h)
 {
-	size_t len = iov_length(f->iov, f->iovcnt);
-	enum netbe_drop_reason why;
-	struct netbe_vnet_hdr h;
 	int ret;
 
-	tx_classify(be, f, len, &why, &h);
 	f->result = (ssize_t)len;
-	if (soft_tx_start(be, f, len, &h))
+	if (soft_tx_start(be, f, len, h))
 		return 1;
 	ret = soft_tx_flush(be);
 	if (ret == -EAGAIN)
@@ -655,10 +615,16 @@ static int tx_soft(struct netbe *be, struct netbe_frame *f)
 	return 1;
 }
 
-/* Send one chunk. Return: frames consumed, -EAGAIN, or -errno. */
+/*
+ * Send one chunk: a frame to drop, a frame for the software path, or the
+ * leading run of frames the backend takes as they are (each classified
+ * once). Return: frames consumed, -EAGAIN, or -errno.
+ */
 static int tx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 {
-	unsigned dropped, m;
+	enum netbe_drop_reason why;
+	struct netbe_vnet_hdr h;
+	unsigned m, pool_used = 0;
 	int ret;
 
 	if (soft_tx_pending(be)) {
@@ -666,19 +632,26 @@ static int tx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 		if (ret)
 			return tx_refused(be, ret);
 	}
-	dropped = tx_drop_prefix(be, f, n);
-	if (dropped)
-		return (int)dropped;
-	m = tx_build(be, f, n);
-	if (!m) {
-		enum netbe_drop_reason why;
-		struct netbe_vnet_hdr h;
+	for (m = 0; m < n && m < NETBE_BURST; m++) {
+		size_t len = iov_length(f[m].iov, f[m].iovcnt);
+		enum tx_class cls = tx_classify(be, &f[m], len, &why, &h);
 
-		if (tx_classify(be, f, iov_length(f->iov, f->iovcnt), &why, &h) == TX_SOFT)
-			return tx_soft(be, f);
+		if (cls != TX_NATIVE && m)
+			break;          /* send the run first */
+		if (cls == TX_DROP) {
+			netbe_count_drop(be, why);
+			f[m].result = (ssize_t)len;
+			return 1;
+		}
+		if (cls == TX_SOFT)
+			return tx_soft(be, &f[m], len, &h);
+		if (tx_xfer(be, &f[m], len, &h, m, &pool_used))
+			break;
+		f[m].result = (ssize_t)len;
+	}
+	if (!m)
 		return NB_ERR_RL(-EINVAL, "%s: a frame has more than %d segments",
 				 be->ops->name, NETBE_MAX_FRAME_IOV);
-	}
 	ret = be->ops->send(be, be->core->tx.x, m);
 	if (ret > 0)
 		tx_account(be, f, (unsigned)ret);
