@@ -26,37 +26,13 @@
 #include "log.h"
 #include "vnet_hdr.h"
 
-/* Return: the HOST_* features a frontend header needs from the backend. */
-static uint64_t host_features_needed(const struct netbe_vnet_hdr *h)
-{
-	uint64_t need = (h->flags & NETBE_HDR_F_NEEDS_CSUM) ? NETBE_F_CSUM : 0;
-
-	switch (h->gso_type & ~NETBE_GSO_ECN) {
-	case NETBE_GSO_TCPV4:
-		need |= NETBE_F_HOST_TSO4;
-		break;
-	case NETBE_GSO_TCPV6:
-		need |= NETBE_F_HOST_TSO6;
-		break;
-	case NETBE_GSO_UDP:
-		need |= NETBE_F_HOST_UFO;
-		break;
-	case NETBE_GSO_UDP_L4:
-		need |= NETBE_F_HOST_USO;
-		break;
-	}
-	if (h->gso_type & NETBE_GSO_ECN)
-		need |= NETBE_F_HOST_ECN;
-	return need;
-}
-
 bool soft_tx_needed(const struct netbe *be, const struct netbe_vnet_hdr *h)
 {
 	uint64_t need;
 
 	if (!ol_needs_work(h))
 		return false;
-	need = host_features_needed(h);
+	need = vnet_hdr_host_features(h);
 	return !be->be_hdr_len || (be->core->native & need) != need;
 }
 

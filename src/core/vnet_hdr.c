@@ -109,6 +109,17 @@ static uint64_t gso_feature(uint8_t gso_type, bool guest)
 	}
 }
 
+uint64_t vnet_hdr_host_features(const struct netbe_vnet_hdr *h)
+{
+	uint64_t need = gso_feature(h->gso_type, false);
+
+	if (h->flags & NETBE_HDR_F_NEEDS_CSUM)
+		need |= NETBE_F_CSUM;
+	if (h->gso_type & NETBE_GSO_ECN)
+		need |= NETBE_F_HOST_ECN;
+	return need;
+}
+
 /* Shared by both directions: is @h consistent with a frame of @frame_len
  * bytes and with @features? @guest selects the GUEST_* (receive) bits. */
 static enum netbe_drop_reason check_hdr(const struct netbe_vnet_hdr *h,

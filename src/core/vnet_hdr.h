@@ -40,6 +40,13 @@ int vnet_hdr_write(const struct iovec *iov, int iovcnt, unsigned len,
 		   const struct netbe_vnet_hdr *h);
 
 /**
+ * vnet_hdr_host_features() - the transmit features (NETBE_F_CSUM,
+ * HOST_TSO4/6, HOST_UFO, HOST_USO, HOST_ECN) a frontend header asks for
+ * Return: the NETBE_F_* mask, 0 for a header that asks for nothing.
+ */
+uint64_t vnet_hdr_host_features(const struct netbe_vnet_hdr *h);
+
+/**
  * vnet_hdr_check_tx() - may a frontend header be sent with @features?
  * @frame_len: bytes after the header
  * Return: NETBE_DROP__MAX when acceptable, else the drop reason.
