@@ -2,14 +2,21 @@
 # Install what netbe needs to build and test on Debian 12, then build it.
 # Idempotent: packages already present are skipped, an existing build
 # directory is reconfigured. Needs root for apt-get (run it with sudo).
-# usage: scripts/setup.sh [BUILD_DIR]   (default: build)
+# usage: scripts/setup.sh [--bench] [BUILD_DIR]   (default: build)
+#   --bench  also install the peers bench/suite.sh compares against (DPDK
+#            testpmd with its af_xdp/af_packet drivers, vde2, slirp4netns);
+#            opt-in: CI and the tests do not need them
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH=0
+[ "${1:-}" = --bench ] && { BENCH=1; shift; }
 BUILD=${1:-build}
 PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
       libglib2.0-dev iproute2 iputils-ping iperf3 ethtool procps util-linux
       python3 valgrind kmod passt busybox-static tshark qemu-system-x86 cpio
       xz-utils libxdp-dev libbpf-dev)
+[ $BENCH = 1 ] && PKGS+=(dpdk-dev librte-mempool-ring23 librte-bus-vdev23
+                         librte-net-af-packet23 librte-net-af-xdp23 vde2 slirp4netns)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
