@@ -23,35 +23,18 @@
 # are counted by the backend (rx_overflow), so there sent = received +
 # counted drops. Prints TAP; every traffic run is bounded in time.
 set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
 
 NETBE=${1:?usage: bench-count.sh PATH_TO_NETBE}
 NS=nbbench-$$
-WORK=$(mktemp -d /tmp/bench-count.XXXXXX)
-PIDS=
-N=0
-
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-skip() { N=$((N + 1)); echo "ok $N - $1 # SKIP $2"; }
-not_ok() { N=$((N + 1)); echo "not ok $N - $1"; }
-# check NAME CMD...: one TAP line from CMD's exit status
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-diag() { sed 's/^/# /' "$@"; }
-
-cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	sleep 0.2
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+WORK=$(mktemp -d /tmp/bench-count.XXXXXX) || fail_all "no work directory" "bench-count"
 
 # free_ports: set P1 and P2 to two ports (P2 = P1 + 1) that no TCP or UDP
 # socket uses now.
 free_ports() {
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		P1=$((20000 + RANDOM % 12000))
 		P2=$((P1 + 1))
 		[ -z "$(ss -Hantu "( sport = :$P1 or dport = :$P1 or sport = :$P2 or dport = :$P2 )" 2>/dev/null)" ] &&
@@ -67,34 +50,12 @@ field() {
 # start_rx LOG ARGS...: run `bench rx ARGS` in the background (RX_PID) and
 # wait (5 s at most) until it is ready. Return: 0 when ready.
 start_rx() {
-	local log=$1 i
+	local log=$1
 	shift
-	"$@" >"$log" 2>&1 &
-	RX_PID=$!
-	PIDS="$PIDS $RX_PID"
-	for i in $(seq 50); do
-		grep -q "ready" "$log" && return 0
-		kill -0 "$RX_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	diag "$log"
-	return 1
-}
-
-# wait_exit PID SECONDS: the exit status of PID, or 124 after killing it
-# when it runs longer than SECONDS.
-wait_exit() {
-	local pid=$1 i
-	for i in $(seq $(($2 * 10))); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -9 "$pid"
-		wait "$pid" 2>/dev/null
-		return 124
-	fi
-	wait "$pid"
+	bg_start "$log" ready 5 "$@"
+	local rc=$?
+	RX_PID=$BG_PID
+	return $rc
 }
 
 # udp_drops PORT: the kernel's drop count of the UDP socket bound to
@@ -133,7 +94,7 @@ run_pair() {
 	fi
 	ok "$name: rx ready"
 	"$@" "$NETBE" bench tx "$txspec" --rate 20000 --duration 1 >"$WORK/$name-tx.log" 2>&1 &
-	PIDS="$PIDS $!"
+	track $!
 	wait_exit $! 10
 	rc=$?
 	[ "$rc" = 0 ] || diag "$WORK/$name-tx.log"
@@ -197,7 +158,7 @@ else
 fi
 "$NETBE" bench tx null --duration 30 >"$WORK/sig-tx.log" 2>&1 &
 TX_PID=$!
-PIDS="$PIDS $TX_PID"
+track "$TX_PID"
 sleep 0.5
 kill -TERM "$TX_PID"
 wait_exit "$TX_PID" 5
@@ -215,19 +176,16 @@ elif ! "$NETBE" list | grep -q '^af_packet'; then
 	why="af_packet backend not built"
 fi
 if [ -z "$why" ]; then
-	if ip netns add "$NS" &&
-		ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 &&
-		ip -n "$NS" link set lo up &&
+	if ns_create "$NS" &&
 		ip -n "$NS" link add nbbA type veth peer name nbbB &&
 		ip -n "$NS" link set nbbA up && ip -n "$NS" link set nbbB up; then
 		run_pair af_packet af_packet:nbbB af_packet:nbbA 0 ip netns exec "$NS"
 	else
 		echo "# cannot create namespace $NS with a veth pair"
-		for t in "${AFP_TESTS[@]}"; do not_ok "$t"; done
+		fail_names "${AFP_TESTS[@]}"
 	fi
 else
 	for t in "${AFP_TESTS[@]}"; do skip "$t" "$why"; done
 fi
 
-echo "1..$N"
+tap_done

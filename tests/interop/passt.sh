@@ -25,7 +25,10 @@
 # and Debian's AppArmor profile lets it write only under /tmp). Everything
 # is removed on exit; only processes started here are killed, by PID.
 # Prints TAP; skipped when not root or when passt is missing.
+# shellcheck disable=SC2317 # functions run through check
 set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
 
 NETBE=${1:?usage: passt.sh PATH_TO_NETBE}
 NSH=nbpasst-h-$$
@@ -34,10 +37,6 @@ TAPB=nbpb$$
 TAPA=nbpa$$
 PORT=5555
 UPLOAD=1048576
-D=
-PIDS=
-N=0
-FAILED=0
 
 TESTS=(
 	"probe over stream:connect=passt: DHCP lease, ARP, ping"
@@ -48,48 +47,30 @@ TESTS=(
 	"patch counters: no rx_bad_hdr (framing errors)"
 )
 
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() { N=$((N + 1)); echo "not ok $N - $1"; FAILED=1; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-diag() { sed 's/^/# /' "$@" 2>/dev/null; }
-skip_all() {
-	local t
-	for t in "${TESTS[@]}"; do N=$((N + 1)); echo "ok $N - $t # SKIP $1"; done
-	echo "# skipped: $1"
-	echo "1..$N"
-	exit 0
+require_root "${TESTS[@]}"
+command -v passt >/dev/null || skip_all "passt not installed (apt-get install passt)" "${TESTS[@]}"
+command -v python3 >/dev/null || skip_all "python3 not installed" "${TESTS[@]}"
+
+WORK=$(mktemp -d /tmp/nbpasst.XXXXXX) ||
+	skip_all "cannot create a temporary directory" "${TESTS[@]}"
+chmod 1777 "$WORK"     # passt runs as nobody and creates its socket here
+
+# host_setup: the host namespace (a default route for passt to copy, a
+# gateway address that answers ping) and the guest namespace.
+# Return: 0 on success.
+host_setup() {
+	ns_create "$NSH" ipv6 && ns_create "$NSG" ipv6 &&
+	ip -n "$NSH" link add v0 type veth peer name v1 &&
+	ip -n "$NSH" addr add 10.77.0.1/24 dev v0 &&
+	ip -n "$NSH" addr add 10.77.0.254/24 dev v1 &&
+	ip -n "$NSH" link set v0 up && ip -n "$NSH" link set v1 up &&
+	ip -n "$NSH" route add default via 10.77.0.254 dev v0 &&
+	ip netns exec "$NSH" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 }
+host_setup || skip_all "cannot create network namespaces" "${TESTS[@]}"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-command -v passt >/dev/null || skip_all "passt not installed (apt-get install passt)"
-command -v python3 >/dev/null || skip_all "python3 not installed"
-
-cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	ip netns del "$NSG" 2>/dev/null
-	ip netns del "$NSH" 2>/dev/null
-	[ -n "$D" ] && rm -rf "$D"
-}
-trap cleanup EXIT
-
-D=$(mktemp -d /tmp/nbpasst.XXXXXX) || skip_all "cannot create a temporary directory"
-chmod 1777 "$D"     # passt runs as nobody and creates its socket here
-
-# The host namespace: a default route for passt to copy, a gateway address
-# that answers ping, and the TCP server on its loopback.
-ip netns add "$NSH" && ip netns add "$NSG" &&
-ip -n "$NSH" link set lo up &&
-ip -n "$NSH" link add v0 type veth peer name v1 &&
-ip -n "$NSH" addr add 10.77.0.1/24 dev v0 &&
-ip -n "$NSH" addr add 10.77.0.254/24 dev v1 &&
-ip -n "$NSH" link set v0 up && ip -n "$NSH" link set v1 up &&
-ip -n "$NSH" route add default via 10.77.0.254 dev v0 &&
-ip netns exec "$NSH" sysctl -qw net.ipv4.ping_group_range="0 2147483647" &&
-ip -n "$NSG" link set lo up || skip_all "cannot create network namespaces"
-
-cat > "$D/server.py" <<'EOF'
+# the TCP server on the host namespace's loopback
+cat > "$WORK/server.py" <<'EOF'
 # Up to 4 connections: read until the client shuts down, answer the
 # SHA-256 of what arrived.
 import hashlib, socket, sys
@@ -110,7 +91,7 @@ for _ in range(4):
     c.sendall((h.hexdigest() + "\n").encode())
     c.close()
 EOF
-cat > "$D/client.py" <<'EOF'
+cat > "$WORK/client.py" <<'EOF'
 # Upload N random bytes, shut down, expect their SHA-256 back.
 import hashlib, os, socket, sys
 data = os.urandom(int(sys.argv[3]))
@@ -130,7 +111,7 @@ print("digest", got.decode(errors="replace").strip(), "want", want)
 lines = got.decode(errors="replace").split()
 sys.exit(0 if lines and all(l == want for l in lines) else 1)
 EOF
-cat > "$D/udhcpc.sh" <<'EOF'
+cat > "$WORK/udhcpc.sh" <<'EOF'
 #!/bin/sh
 case "$1" in
 bound|renew)
@@ -140,58 +121,38 @@ bound|renew)
 esac
 exit 0
 EOF
-chmod +x "$D/udhcpc.sh"
+chmod +x "$WORK/udhcpc.sh"
 
-ip netns exec "$NSH" python3 "$D/server.py" "$PORT" > "$D/server.log" 2>&1 &
-PIDS="$PIDS $!"
+ip netns exec "$NSH" python3 "$WORK/server.py" "$PORT" > "$WORK/server.log" 2>&1 &
+track $!
 
-# start_passt NAME: passt for one client on $D/NAME.sock. Return: 0 when
+# start_passt NAME: passt for one client on $WORK/NAME.sock. Return: 0 when
 # its socket appeared.
 start_passt() {
-	local i
-	ip netns exec "$NSH" passt -f -1 -4 -e -s "$D/$1.sock" > "$D/$1.log" 2>&1 &
-	PIDS="$PIDS $!"
-	for i in $(seq 100); do
-		[ -S "$D/$1.sock" ] && return 0
+	local _
+	ip netns exec "$NSH" passt -f -1 -4 -e -s "$WORK/$1.sock" > "$WORK/$1.log" 2>&1 &
+	track $!
+	for _ in $(seq 100); do
+		[ -S "$WORK/$1.sock" ] && return 0
 		sleep 0.05
 	done
-	diag "$D/$1.log"
+	diag "$WORK/$1.log"
 	return 1
 }
-
-# start_patch LOG [ip netns exec NS] SPEC_A SPEC_B: run a patch in the
-# background until it says ready. Return: 0 when ready.
-start_patch() {
-	local log=$1 i
-	shift
-	"$@" > "$log" 2>&1 &
-	LAST_PID=$!
-	PIDS="$PIDS $LAST_PID"
-	for i in $(seq 100); do
-		grep -q "patch: ready" "$log" && return 0
-		kill -0 "$LAST_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	diag "$log"
-	return 1
-}
-
-# stop PID: SIGTERM and wait (the patch prints its counters).
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
 probe() {
-	timeout 30 "$NETBE" probe --timeout 20 "$1" > "$D/probe.log" 2>&1
+	timeout 30 "$NETBE" probe --timeout 20 "$1" > "$WORK/probe.log" 2>&1
 	local rc=$?
-	diag "$D/probe.log"
-	[ $rc = 0 ] && grep -q "^lease 10.77.0.1/24 gateway 10.77.0.254" "$D/probe.log"
+	diag "$WORK/probe.log"
+	[ "$rc" = 0 ] && grep -q "^lease 10.77.0.1/24 gateway 10.77.0.254" "$WORK/probe.log"
 }
 
 upload() {
-	timeout 60 ip netns exec "$NSG" python3 "$D/client.py" 10.77.0.254 "$PORT" "$UPLOAD" \
-		> "$D/client.log" 2>&1
+	timeout 60 ip netns exec "$NSG" python3 "$WORK/client.py" 10.77.0.254 "$PORT" "$UPLOAD" \
+		> "$WORK/client.log" 2>&1
 	local rc=$?
-	diag "$D/client.log"
-	return $rc
+	diag "$WORK/client.log"
+	return "$rc"
 }
 
 guest_static() {
@@ -203,15 +164,15 @@ guest_static() {
 guest_dhcp() {
 	ip -n "$NSG" link set "$1" up &&
 	timeout 20 ip netns exec "$NSG" busybox udhcpc -i "$1" -f -q -n -t 5 -T 1 \
-		-s "$D/udhcpc.sh" > "$D/udhcpc.log" 2>&1
+		-s "$WORK/udhcpc.sh" > "$WORK/udhcpc.log" 2>&1
 	local rc=$?
-	diag "$D/udhcpc.log"
-	[ $rc = 0 ] && ip -n "$NSG" -4 addr show dev "$1" | grep -q "10.77.0.1/24"
+	diag "$WORK/udhcpc.log"
+	[ "$rc" = 0 ] && ip -n "$NSG" -4 addr show dev "$1" | grep -q "10.77.0.1/24"
 }
 
 # (1) the probe straight on passt's socket
 if start_passt p1; then
-	check "${TESTS[0]}" probe "stream:connect=$D/p1.sock"
+	check "${TESTS[0]}" probe "stream:connect=$WORK/p1.sock"
 else
 	not_ok "${TESTS[0]}"
 fi
@@ -219,22 +180,21 @@ fi
 # (2) through a listen/connect patch: the probe, then a tap namespace
 ok2=false
 if start_passt p2 &&
-   start_patch "$D/patch-b.log" "$NETBE" patch "stream:listen=$D/guest.sock" \
-	"stream:connect=$D/p2.sock"; then
-	PATCH_B=$LAST_PID
+   patch_start "$WORK/patch-b.log" - "stream:listen=$WORK/guest.sock" \
+	"stream:connect=$WORK/p2.sock"; then
+	PATCH_B=$PATCH_PID
 	ok2=true
 fi
 if $ok2; then
-	check "${TESTS[1]}" probe "stream:connect=$D/guest.sock"
-	if start_patch "$D/patch-g.log" ip netns exec "$NSG" "$NETBE" patch "tap:$TAPB" \
-		"stream:connect=$D/guest.sock" && guest_static "$TAPB"; then
-		PATCH_G=$LAST_PID
+	check "${TESTS[1]}" probe "stream:connect=$WORK/guest.sock"
+	if patch_start "$WORK/patch-g.log" "$NSG" "tap:$TAPB" \
+		"stream:connect=$WORK/guest.sock" && guest_static "$TAPB"; then
 		check "${TESTS[2]}" upload
-		stop "$PATCH_G"
+		stop_pid "$PATCH_PID"
 	else
 		not_ok "${TESTS[2]}"
 	fi
-	stop "$PATCH_B"
+	stop_pid "$PATCH_B"
 else
 	not_ok "${TESTS[1]}"
 	not_ok "${TESTS[2]}"
@@ -242,12 +202,11 @@ fi
 
 # (3) a tap straight on passt, DHCP in the namespace
 if start_passt p3 &&
-   start_patch "$D/patch-a.log" ip netns exec "$NSG" "$NETBE" patch "tap:$TAPA" \
-	"stream:connect=$D/p3.sock"; then
-	PATCH_A=$LAST_PID
+   patch_start "$WORK/patch-a.log" "$NSG" "tap:$TAPA" \
+	"stream:connect=$WORK/p3.sock"; then
 	check "${TESTS[3]}" guest_dhcp "$TAPA"
 	check "${TESTS[4]}" upload
-	stop "$PATCH_A"
+	stop_pid "$PATCH_PID"
 else
 	not_ok "${TESTS[3]}"
 	not_ok "${TESTS[4]}"
@@ -255,7 +214,7 @@ fi
 
 no_bad_hdr() {
 	local f
-	for f in "$D"/patch-*.log; do
+	for f in "$WORK"/patch-*.log; do
 		diag "$f"
 		if grep -q "rx_bad_hdr" "$f"; then
 			return 1
@@ -264,6 +223,4 @@ no_bad_hdr() {
 	return 0
 }
 check "${TESTS[5]}" no_bad_hdr
-
-echo "1..$N"
-exit $FAILED
+tap_done

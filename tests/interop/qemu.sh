@@ -24,19 +24,19 @@
 # qemu-system-x86_64; a case whose backend this netbe does not have fails.
 # Every QEMU run is bounded by timeout(1); the namespace and the work
 # directory are deleted on exit.
+# shellcheck disable=SC2317 # functions run through check
 set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
 
 NETBE=${1:?usage: qemu.sh PATH_TO_NETBE GUEST_DIR}
 GUEST=${2:?usage: qemu.sh PATH_TO_NETBE GUEST_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 NS=nbqemu-$$
-WORK=
 GUEST_MAC=52:54:00:55:00:02
 PINGS=3
-N=0
-FAILED=0
-PATCH_PID=
 QEMU_PID=
+READY_SECS=10
 
 # CASES: name|netbe spec|QEMU -netdev options (without id)|who starts
 # first|whether netbe sees a link (connection) go up and down.
@@ -56,95 +56,35 @@ CHECKS=("patch ready" "guest boots and configures eth0" "guest pings the namespa
 	"patch exits 0 on SIGTERM, no crash")
 LINK_CHECK="netbe logs the link going up, then down"
 
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() { N=$((N + 1)); echo "not ok $N - $1"; FAILED=1; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-diag() { sed 's/^/# /' "$@"; }
-
-# all_cases VERDICT REASON: one line per check of every case
-all_cases() {
-	local c t extra
-	for c in "${CASES[@]}"; do
-		extra=()
-		[ "${c##*|}" = link ] && extra=("$LINK_CHECK")
-		for t in "${CHECKS[@]}" "${extra[@]}"; do
-			N=$((N + 1))
-			if [ "$1" = skip ]; then
-				echo "ok $N - ${c%%|*}: $t # SKIP $2"
-			else
-				echo "not ok $N - ${c%%|*}: $t # $2"
-			fi
-		done
-	done
-}
-
-if [ "$(id -u)" != 0 ]; then
-	all_cases skip "needs root"
-	echo "1..$N"
-	exit 0
-fi
-for cmd in qemu-system-x86_64 ping; do
-	if ! command -v $cmd >/dev/null; then
-		all_cases skip "needs $cmd (apt-get install qemu-system-x86 iputils-ping)"
-		echo "1..$N"
-		exit 0
-	fi
+TESTS=()
+for c in "${CASES[@]}"; do
+	for t in "${CHECKS[@]}"; do TESTS+=("${c%%|*}: $t"); done
+	[ "${c##*|}" = link ] && TESTS+=("${c%%|*}: $LINK_CHECK")
 done
 
-WORK=$(mktemp -d /tmp/qemu-interop.XXXXXX)
-cleanup() {
-	local p i
-	# QEMU_PID is timeout(1), which passes SIGTERM on to QEMU
-	for p in $QEMU_PID $PATCH_PID; do kill "$p" 2>/dev/null; done
-	for i in $(seq 30); do
-		kill -0 $QEMU_PID $PATCH_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	for p in $QEMU_PID $PATCH_PID; do kill -9 "$p" 2>/dev/null; done
-	ip netns del $NS 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+require_root "${TESTS[@]}"
+for cmd in qemu-system-x86_64 ping; do
+	command -v $cmd >/dev/null ||
+		skip_all "needs $cmd (apt-get install qemu-system-x86 iputils-ping)" "${TESTS[@]}"
+done
+WORK=$(mktemp -d /tmp/qemu-interop.XXXXXX) || fail_all "no work directory" "${TESTS[@]}"
 
 # ns_setup: the namespace, with loopback able to carry multicast
 ns_setup() {
-	ip netns add $NS || return 1
-	ip -n $NS link set lo up
-	ip -n $NS link set lo multicast on
-	ip -n $NS route add 224.0.0.0/4 dev lo
-	ip netns exec $NS sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-}
-
-# wait_for FILE PATTERN SECONDS PID: PATTERN shows up in FILE while PID
-# lives. Return: 0 when it did.
-wait_for() {
-	local i
-	for i in $(seq $(($3 * 10))); do
-		grep -aq "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$4" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -aq "$2" "$1" 2>/dev/null
-}
-
-# start_patch LOG SPEC TAP: netbe patch in the namespace.
-# Return: 0 once it printed "patch: ready" (10 s at most).
-start_patch() {
-	ip netns exec $NS "$NETBE" patch "$2" "tap:$3" >"$1" 2>&1 &
-	PATCH_PID=$!
-	wait_for "$1" "patch: ready" 10 $PATCH_PID
+	ns_create "$NS" &&
+		ip -n "$NS" link set lo multicast on &&
+		ip -n "$NS" route add 224.0.0.0/4 dev lo
 }
 
 # tap_setup TAP ADDR: address the patch's tap and bring it up
 tap_setup() {
-	ip -n $NS addr add "$2/24" dev "$1" && ip -n $NS link set "$1" up
+	ip -n "$NS" addr add "$2/24" dev "$1" && ip -n "$NS" link set "$1" up
 }
 
 # start_qemu CONSOLE NETDEV GUEST_IP PEER_IP: boot the guest in the
 # namespace (TCG, 120 s at most), console to CONSOLE.
 start_qemu() {
-	ip netns exec $NS timeout 120 qemu-system-x86_64 -M q35 -accel tcg -m 256 \
+	ip netns exec "$NS" timeout 120 qemu-system-x86_64 -M q35 -accel tcg -m 256 \
 		-nodefaults -no-user-config -display none -monitor none -no-reboot \
 		-serial "file:$1" \
 		-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initrd.gz" \
@@ -152,6 +92,7 @@ start_qemu() {
 		-netdev "$2,id=n0" -device "virtio-net-pci,netdev=n0,mac=$GUEST_MAC,romfile=" \
 		>"$1.qemu" 2>&1 &
 	QEMU_PID=$!
+	track "$QEMU_PID"
 }
 
 # guest_pinged CONSOLE: the guest got at least one echo reply
@@ -163,10 +104,10 @@ guest_pinged() {
 }
 
 ns_pings() {
-	ip netns exec $NS ping -c $PINGS -i 0.2 -W 2 -w 15 "$1" >"$2" 2>&1
+	ip netns exec "$NS" ping -c "$PINGS" -i 0.2 -W 2 -w 15 "$1" >"$2" 2>&1
 	local rc=$?
 	echo "# namespace: $(grep 'packets transmitted' "$2")"
-	return $rc
+	return "$rc"
 }
 
 # powered_off CONSOLE QEMU_STATUS: the guest finished and QEMU exited 0
@@ -179,44 +120,9 @@ powered_off() {
 frames_once() {
 	local guest_tx tap_rx
 	guest_tx=$(sed -n 's/^NETBE STATS tx=\([0-9]*\) .*/\1/p' "$1")
-	tap_rx=$(ip netns exec $NS cat "/sys/class/net/$2/statistics/rx_packets" 2>/dev/null)
+	tap_rx=$(ip netns exec "$NS" cat "/sys/class/net/$2/statistics/rx_packets" 2>/dev/null)
 	echo "# frames sent by the guest: ${guest_tx:-?}, written to the tap by netbe: ${tap_rx:-?}"
 	[ -n "$guest_tx" ] && [ "$guest_tx" = "$tap_rx" ]
-}
-
-# wait_qemu SECONDS: QEMU exits by itself within SECONDS (else killed).
-# Return: QEMU's exit status (124 when it had to be killed).
-wait_qemu() {
-	local i rc=124
-	for i in $(seq $(($1 * 10))); do
-		kill -0 $QEMU_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 $QEMU_PID 2>/dev/null; then
-		kill $QEMU_PID
-		wait $QEMU_PID
-	else
-		wait $QEMU_PID
-		rc=$?
-	fi
-	QEMU_PID=
-	return $rc
-}
-
-# stop_patch LOG: SIGTERM; exit status 0, no sanitizer report.
-stop_patch() {
-	local rc i
-	kill -TERM $PATCH_PID 2>/dev/null
-	for i in $(seq 50); do
-		kill -0 $PATCH_PID 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 $PATCH_PID 2>/dev/null && kill -9 $PATCH_PID
-	wait $PATCH_PID
-	rc=$?
-	PATCH_PID=
-	[ "$rc" = 0 ] || echo "# patch exited with $rc"
-	[ "$rc" = 0 ] && ! grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$1"
 }
 
 # link_logged LOG: the patch logged the link coming up, then going down
@@ -237,7 +143,7 @@ run_case() {
 		start_qemu "$con" "$netdev" "$guest" "$host"
 		sleep 0.3
 	fi
-	if ! start_patch "$log" "$spec" "$tap" || ! tap_setup "$tap" "$host"; then
+	if ! patch_start "$log" "$NS" "$spec" "tap:$tap" || ! tap_setup "$tap" "$host"; then
 		ready=0
 	fi
 	if [ $ready = 1 ] && [ "$first" = netbe ]; then
@@ -261,8 +167,10 @@ run_case() {
 		not_ok "$name: namespace pings the guest"
 	fi
 	if [ -n "$QEMU_PID" ]; then
-		wait_qemu 40
+		# QEMU exits by itself within 40 s, else it is ended (124)
+		wait_exit "$QEMU_PID" 40
 		rc=$?
+		QEMU_PID=
 	else
 		rc=none
 	fi
@@ -274,7 +182,7 @@ run_case() {
 	if [ -n "$PATCH_PID" ]; then
 		# give a stream peer's departure a moment to show up in the log
 		sleep 0.3
-		check "$name: patch exits 0 on SIGTERM, no crash" stop_patch "$log"
+		check "$name: patch exits 0 on SIGTERM, no crash" patch_stop "$log"
 	else
 		not_ok "$name: patch exits 0 on SIGTERM, no crash"
 	fi
@@ -282,21 +190,14 @@ run_case() {
 	diag "$log"
 }
 
-if ! ns_setup; then
-	all_cases fail "cannot create namespace $NS"
-	echo "1..$N"
-	exit 1
-fi
+ns_setup || fail_all "cannot create namespace $NS" "${TESTS[@]}"
 if ! "$HERE/guest/build-guest.sh" "$GUEST" >"$WORK/build.log" 2>&1; then
 	diag "$WORK/build.log"
-	all_cases fail "no guest: $(tail -n 1 "$WORK/build.log")"
-	echo "1..$N"
-	exit 1
+	fail_all "no guest: $(tail -n 1 "$WORK/build.log")" "${TESTS[@]}"
 fi
 i=1
 for c in "${CASES[@]}"; do
 	run_case $i "$c"
 	i=$((i + 1))
 done
-echo "1..$N"
-exit $FAILED
+tap_done

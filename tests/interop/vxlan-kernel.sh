@@ -19,7 +19,10 @@
 # encapsulated frames fit the 1500-byte underlay. All namespaces are ours (PID in the names) and
 # deleted on exit. Prints TAP; everything is skipped when not root or when
 # a tool is missing.
+# shellcheck disable=SC2317 # functions run through check
 set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
 
 NETBE=${1:?usage: vxlan-kernel.sh PATH_TO_NETBE}
 H1=nbvx-h1-$$
@@ -28,13 +31,9 @@ G=nbvx-g-$$
 MAC_G=02:00:00:77:00:02
 MAC_G6=02:00:00:78:00:02
 MAC_GG=02:00:00:79:00:02
-WORK=$(mktemp -d /tmp/vxlan-kernel.XXXXXX)
-PIDS=
 PATCH4=
 PATCH6=
 PATCHG=
-N=0
-FAILED=0
 
 TESTS=(
 	"IPv4 underlay: patch ready"
@@ -56,46 +55,15 @@ TESTS=(
 	"group: kernel fdb learned the tap MAC behind 10.99.0.2"
 )
 
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() { N=$((N + 1)); echo "not ok $N - $1"; FAILED=1; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-diag() { sed 's/^/# /' "$@"; }
-
-skip_all() {
-	local t
-	for t in "${TESTS[@]}"; do
-		N=$((N + 1)); echo "ok $N - $t # SKIP $1"
-	done
-	echo "# skipped: $1"
-	echo "1..$N"
-	rm -rf "$WORK"
-	exit 0
-}
-
-[ "$(id -u)" = 0 ] || skip_all "needs root"
+require_root "${TESTS[@]}"
 for tool in ip bridge ping iperf3 tshark ethtool python3; do
-	command -v $tool >/dev/null 2>&1 || skip_all "needs $tool"
+	command -v $tool >/dev/null 2>&1 || skip_all "needs $tool" "${TESTS[@]}"
 done
-
-cleanup() {
-	local p
-	for p in $PIDS $PATCH4 $PATCH6; do kill "$p" 2>/dev/null; done
-	sleep 0.2
-	for p in $PIDS $PATCH4 $PATCH6; do kill -9 "$p" 2>/dev/null; done
-	for n in $H1 $H2 $G; do ip netns del "$n" 2>/dev/null; done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+WORK=$(mktemp -d /tmp/vxlan-kernel.XXXXXX) || fail_all "no work directory" "${TESTS[@]}"
 
 # net_setup: the three namespaces, the veth underlay, the kernel VTEPs.
 net_setup() {
-	local n
-	for n in $H1 $H2 $G; do
-		ip netns add $n || return 1
-		ip -n $n link set lo up
-	done
-	ip netns exec $G sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
+	ns_create "$H1" ipv6 && ns_create "$H2" ipv6 && ns_create "$G" || return 1
 	ip link add u1 netns $H1 type veth peer name u2 netns $H2 || return 1
 	ip -n $H1 addr add 10.99.0.1/24 dev u1 &&
 	ip -n $H2 addr add 10.99.0.2/24 dev u2 &&
@@ -122,21 +90,15 @@ net_setup() {
 	ip -n $H1 link set vxg up
 }
 
-# start_patch VAR LOG SPEC_A SPEC_B: run a patch in H2, wait (5 s) for
-# "patch: ready"; its PID goes into VAR. Return: 0 when ready.
-start_patch() {
-	local var=$1 log=$2 i pid
-	shift 2
-	ip netns exec $H2 "$NETBE" patch "$@" >"$log" 2>&1 &
-	pid=$!
-	eval "$var=$pid"
-	for i in $(seq 50); do
-		grep -q "patch: ready" "$log" && return 0
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	diag "$log"
-	return 1
+# h2_patch VAR LOG SPEC_A SPEC_B: patch_start in H2; its PID goes into
+# VAR. Return: 0 when ready.
+h2_patch() {
+	local var=$1 rc
+	shift
+	patch_start "$1" "$H2" "$2" "$3"
+	rc=$?
+	printf -v "$var" %s "$PATCH_PID"
+	return $rc
 }
 
 # tap_to_guest TAP MAC IP MTU: move the patch's tap from H2 into G,
@@ -149,15 +111,14 @@ tap_to_guest() {
 	ip -n $G link set "$1" up
 }
 
-ping_ns() { ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -w 10 "$2" >/dev/null 2>&1; }
-
 # capture_start: tshark on H1's underlay veth (UDP 4789), up to 20 s.
 capture_start() {
-	local i
+	local _
 	ip netns exec $H1 timeout 20 tshark -n -q -i u1 -f "udp port 4789" \
 		-w "$WORK/cap.pcapng" >"$WORK/tshark.log" 2>&1 &
 	CAPTURE=$!
-	for i in $(seq 100); do
+	track "$CAPTURE"
+	for _ in $(seq 100); do
 		grep -q "Capturing on" "$WORK/tshark.log" && return 0
 		sleep 0.1
 	done
@@ -194,47 +155,33 @@ no_malformed() {
 # fdb_learned DEV MAC DST: the kernel fdb of DEV in H1 has MAC behind DST
 fdb_learned() {
 	local out
-	out=$(ip netns exec $H1 bridge fdb show dev "$1")
+	out=$(ip netns exec "$H1" bridge fdb show dev "$1")
 	echo "$out" | diag
 	echo "$out" | grep -qi "^$2 dst $3 "
 }
 
-iperf_run() {
-	local out=$WORK/iperf$1.json bps
-	shift
-	ip netns exec $G timeout 20 iperf3 -c 192.168.77.1 -t 3 -J "$@" >"$out" 2>&1
-	bps=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]))' "$out" 2>/dev/null)
-	echo "# iperf3 $*: ${bps:-?} bit/s"
-	[ -n "$bps" ] && [ "$bps" -gt 0 ] && return 0
-	diag "$out"
-	return 1
-}
-
-# stop_patches: SIGTERM both; both must exit 0 within 5 s.
+# stop_patches: SIGTERM each patch; each must exit 0 within 5 s, with no
+# sanitizer report in its log.
 stop_patches() {
-	local p rc=0 i
-	for p in $PATCH4 $PATCH6 $PATCHG; do
-		kill -TERM $p 2>/dev/null
-		for i in $(seq 50); do
-			kill -0 $p 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 $p 2>/dev/null && kill -9 $p
-		wait $p || { rc=1; echo "# patch $p exited non-zero"; }
+	local p rc=0
+	for p in "$PATCH4:patch4" "$PATCH6:patch6" "$PATCHG:patchg"; do
+		[ -n "${p%%:*}" ] || continue
+		PATCH_PID=${p%%:*}
+		patch_stop "$WORK/${p#*:}.log" || rc=1
 	done
 	PATCH4=
 	PATCH6=
 	PATCHG=
-	return $rc
+	return "$rc"
 }
 
 if ! net_setup; then
 	echo "# namespace or kernel vxlan setup failed"
-	skip_all "kernel vxlan setup failed (no vxlan module?)"
+	skip_all "kernel vxlan setup failed (no vxlan module?)" "${TESTS[@]}"
 fi
 
 # IPv4 underlay
-if start_patch PATCH4 "$WORK/patch4.log" vxlan:vni=42,local=10.99.0.2,remote=10.99.0.1 \
+if h2_patch PATCH4 "$WORK/patch4.log" vxlan:vni=42,local=10.99.0.2,remote=10.99.0.1 \
 		tap:tv0,mtu=1450 && tap_to_guest tv0 $MAC_G 192.168.77.2 1450; then
 	ok "${TESTS[0]}"
 	capture_start
@@ -244,18 +191,17 @@ if start_patch PATCH4 "$WORK/patch4.log" vxlan:vni=42,local=10.99.0.2,remote=10.
 	check "${TESTS[3]}" decodes_vxlan
 	check "${TESTS[4]}" no_malformed
 	check "${TESTS[5]}" fdb_learned vx0 $MAC_G 10.99.0.2
-	ip netns exec $H1 timeout 60 iperf3 -s -B 192.168.77.1 >/dev/null 2>&1 &
-	PIDS="$PIDS $!"
-	sleep 0.5
-	check "${TESTS[6]}" iperf_run ab
-	check "${TESTS[7]}" iperf_run ba -R
+	iperf_server "$H1" 192.168.77.1
+	check "${TESTS[6]}" iperf_tcp "$G" 192.168.77.1 "$WORK/iperfab.json"
+	check "${TESTS[7]}" iperf_tcp "$G" 192.168.77.1 "$WORK/iperfba.json" -R
+	iperf_server_stop
 else
 	not_ok "${TESTS[0]}"
 	for i in 1 2 3 4 5 6 7; do not_ok "${TESTS[$i]}"; done
 fi
 
 # IPv6 underlay
-if start_patch PATCH6 "$WORK/patch6.log" vxlan:vni=43,local=fd99::2,remote=fd99::1,port=4790 \
+if h2_patch PATCH6 "$WORK/patch6.log" vxlan:vni=43,local=fd99::2,remote=fd99::1,port=4790 \
 		tap:tv6,mtu=1430 && tap_to_guest tv6 $MAC_G6 192.168.78.2 1430; then
 	ok "${TESTS[8]}"
 	check "${TESTS[9]}" ping_ns $G 192.168.78.1
@@ -266,7 +212,7 @@ else
 fi
 
 # Multicast group: flood-and-learn with the kernel VTEP on the same group
-if start_patch PATCHG "$WORK/patchg.log" \
+if h2_patch PATCHG "$WORK/patchg.log" \
 		vxlan:vni=44,local=10.99.0.2,group=239.1.1.44,port=4791,dev=u2 \
 		tap:tvg,mtu=1450 && tap_to_guest tvg $MAC_GG 192.168.79.2 1450; then
 	ok "${TESTS[13]}"
@@ -278,6 +224,5 @@ else
 fi
 
 check "${TESTS[12]}" stop_patches
-diag "$WORK/patch4.log" "$WORK/patch6.log" "$WORK/patchg.log" 2>/dev/null
-echo "1..$N"
-exit $FAILED
+diag "$WORK/patch4.log" "$WORK/patch6.log" "$WORK/patchg.log"
+tap_done
