@@ -529,7 +529,32 @@ static void tap_close(struct netbe *be)
 }
 
 /**
- * tap_recv() - the recv op: one readv() per frame until @n frames or none
+ * tap_read_frame() - read one frame into @iov
+ *
+ * A single-segment buffer goes through read(), which the kernel serves
+ * without importing an iovec array: measurably cheaper per 64-byte frame.
+ * Return: what read()/readv() returns.
+ */
+static ssize_t tap_read_frame(int fd, const struct iovec *iov, int iovcnt)
+{
+	if (iovcnt == 1)
+		return read(fd, iov->iov_base, iov->iov_len);
+	return readv(fd, iov, iovcnt);
+}
+
+/**
+ * tap_write_frame() - write one frame from @iov, like tap_read_frame()
+ * Return: what write()/writev() returns.
+ */
+static ssize_t tap_write_frame(int fd, const struct iovec *iov, int iovcnt)
+{
+	if (iovcnt == 1)
+		return write(fd, iov->iov_base, iov->iov_len);
+	return writev(fd, iov, iovcnt);
+}
+
+/**
+ * tap_recv() - the recv op: one read per frame until @n frames or none
  * pending
  * Return: frames received (0 when none), or -errno when the tap is gone and
  * nothing was received.
@@ -540,7 +565,7 @@ static int tap_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 	unsigned i = 0;
 
 	while (i < n) {
-		ssize_t r = readv(p->fd, x[i].iov, x[i].iovcnt);
+		ssize_t r = tap_read_frame(p->fd, x[i].iov, x[i].iovcnt);
 
 		if (r > 0) {
 			x[i++].len = (size_t)r;
@@ -559,7 +584,7 @@ static int tap_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 }
 
 /**
- * tap_send() - the send op: one writev() per frame
+ * tap_send() - the send op: one write per frame
  *
  * EIO means the interface is down, which its owner may undo at any time, so
  * those frames are dropped and counted like frames the kernel refused
@@ -575,7 +600,7 @@ static int tap_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 	unsigned i = 0;
 
 	while (i < n) {
-		ssize_t r = writev(p->fd, x[i].iov, x[i].iovcnt);
+		ssize_t r = tap_write_frame(p->fd, x[i].iov, x[i].iovcnt);
 
 		if (r >= 0) {
 			x[i++].err = 0;
