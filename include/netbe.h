@@ -190,6 +190,16 @@ NETBE_EXPORT int netbe_epoll_dispatch(struct netbe_epoll *ep, int timeout_ms);
  * Return: 0 after a stop, or a negative errno other than -EINTR.
  */
 NETBE_EXPORT int netbe_epoll_run(struct netbe_epoll *ep);
+/**
+ * netbe_epoll_set_busy_poll() - after callbacks ran, keep polling without
+ * sleeping for up to @usec microseconds before netbe_epoll_run() blocks
+ * again, the way poll-mode drivers work: no wake-up per burst (which costs
+ * the sending CPU an inter-processor interrupt) at the price of a CPU
+ * spinning while traffic flows; an idle loop still sleeps. 0 (the default)
+ * turns it off.
+ * Return: 0, or -EINVAL for a NULL loop or @usec above 1000000.
+ */
+NETBE_EXPORT int netbe_epoll_set_busy_poll(struct netbe_epoll *ep, unsigned usec);
 /** netbe_epoll_stop() - make netbe_epoll_run() return; async-signal-safe. */
 NETBE_EXPORT void netbe_epoll_stop(struct netbe_epoll *ep);
 

@@ -18,7 +18,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "list", netbe_cmd_list, "list                          backends, their aliases, keys and help" },
-	{ "patch", netbe_cmd_patch, "patch [--stats S] SPEC SPEC   a userspace L2 cable between two backends" },
+	{ "patch", netbe_cmd_patch, "patch [opts] SPEC SPEC        a userspace L2 cable between two backends" },
 	{ "probe", netbe_cmd_probe, "probe [opts] SPEC             a minimal guest: DHCP, ARP, ping the gateway" },
 	{ "bench", netbe_cmd_bench, "bench tx|rx SPEC [opts]       a frame generator / sink: Mpps, Gbit/s, drops" },
 };

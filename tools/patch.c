@@ -13,7 +13,9 @@
  * rx is disabled, and the sink's tx callback resends and re-enables it:
  * back-pressure instead of drops. A backend that fails (a tap deleted)
  * ends the patch with a message and exit code 1; SIGINT/SIGTERM end it
- * with exit code 0. Both print the counters.
+ * with exit code 0. Both print the counters. --busy-poll makes the loop
+ * spin for a while after traffic instead of sleeping
+ * (netbe_epoll_set_busy_poll), for poll-mode comparisons and latency.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -306,33 +308,48 @@ static void patch_close(struct patch *p)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: netbe patch [--stats SECONDS] SPEC_A SPEC_B\n");
+	fprintf(stderr, "usage: netbe patch [--stats SECONDS] [--busy-poll USEC] SPEC_A SPEC_B\n");
 	return 2;
 }
 
+/* Parse @arg as a number from @min to @max for --@opt. Return: 0 or 2. */
+static int parse_uint(const char *opt, const char *arg, long min, long max,
+		      const char *unit, unsigned *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "patch: --%s wants %s from %ld to %ld, got '%s'\n",
+			opt, unit, min, max, arg);
+		return 2;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* Parse the options. Return: 0, or 2 on a usage error. */
-static int parse_args(int argc, char **argv, struct patch *p, unsigned *stats)
+static int parse_args(int argc, char **argv, struct patch *p, unsigned *stats,
+		      unsigned *busy_us)
 {
 	static const struct option opts[] = {
 		{ "stats", required_argument, NULL, 's' },
+		{ "busy-poll", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
-	long v;
-	int c;
+	int c, ret = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+s:", opts, NULL)) != -1) {
-		if (c != 's')
+	while (!ret && (c = getopt_long(argc, argv, "+s:b:", opts, NULL)) != -1) {
+		if (c == 's')
+			ret = parse_uint("stats", optarg, 1, 86400, "seconds", stats);
+		else if (c == 'b')
+			ret = parse_uint("busy-poll", optarg, 0, 1000000, "microseconds", busy_us);
+		else
 			return usage();
-		v = strtol(optarg, &end, 10);
-		if (*end || v < 1 || v > 86400) {
-			fprintf(stderr, "patch: --stats wants seconds from 1 to 86400, got '%s'\n",
-				optarg);
-			return 2;
-		}
-		*stats = (unsigned)v;
 	}
+	if (ret)
+		return ret;
 	if (argc - optind != 2)
 		return usage();
 	p->spec_a = argv[optind];
@@ -343,10 +360,10 @@ static int parse_args(int argc, char **argv, struct patch *p, unsigned *stats)
 int netbe_cmd_patch(int argc, char **argv)
 {
 	struct patch p = { 0 };
-	unsigned stats = 0;
+	unsigned stats = 0, busy_us = 0;
 	int ret;
 
-	ret = parse_args(argc, argv, &p, &stats);
+	ret = parse_args(argc, argv, &p, &stats, &busy_us);
 	if (ret)
 		return ret;
 	ret = patch_open(&p);
@@ -358,6 +375,7 @@ int netbe_cmd_patch(int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
 		stats_timer(&p, stats);
+		netbe_epoll_set_busy_poll(p.ep, busy_us);
 		printf("patch: ready\n");
 		fflush(stdout);
 		netbe_rx_enable(p.a);

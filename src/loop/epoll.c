@@ -38,6 +38,11 @@
  * netbe_epoll_stop() only sets a sig_atomic_t flag and writes the eventfd,
  * both async-signal-safe; the write wakes an epoll_wait() that a signal
  * arriving just before it would otherwise not interrupt.
+ *
+ * Busy polling (netbe_epoll_set_busy_poll) only changes netbe_epoll_run():
+ * after a dispatch that ran callbacks it waits with a zero timeout until the
+ * busy time passed without any, then blocks again. The stop flag is checked
+ * on every round, so a stop ends a spin as it ends a wait.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +82,7 @@ struct netbe_epoll {
 	int epfd;
 	int stop_fd;                        /* eventfd written by stop */
 	volatile sig_atomic_t stop_requested;
+	uint64_t busy_ns;                   /* spin this long after callbacks */
 	pthread_mutex_t lock;
 	struct nb_source *live;             /* doubly linked */
 	struct nb_source *graveyard;        /* dead, freed after dispatch */
@@ -580,11 +586,34 @@ NETBE_EXPORT int netbe_epoll_dispatch(struct netbe_epoll *ep, int timeout_ms)
 	return ran;
 }
 
+/** netbe_epoll_set_busy_poll() - see netbe.h. Return: 0 or -EINVAL. */
+NETBE_EXPORT int netbe_epoll_set_busy_poll(struct netbe_epoll *ep, unsigned usec)
+{
+	if (!ep)
+		return netbe_errf(-EINVAL, "epoll: netbe_epoll_set_busy_poll on a NULL loop");
+	if (usec > 1000000)
+		return netbe_errf(-EINVAL, "epoll: busy poll of %u us is above the 1000000 us limit - pass 0 to 1000000",
+				  usec);
+	ep->busy_ns = (uint64_t)usec * 1000;
+	return 0;
+}
+
+/** monotonic_ns() - the monotonic clock. Return: nanoseconds. */
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /** netbe_epoll_run() - dispatch until netbe_epoll_stop(); a stop requested
- * before the call makes it return at once. Return: 0 after a stop, -EINVAL,
- * or an epoll_wait() errno other than -EINTR. */
+ * before the call makes it return at once. With busy polling, the wait does
+ * not block until busy_ns passed without a callback. Return: 0 after a stop,
+ * -EINVAL, or an epoll_wait() errno other than -EINTR. */
 NETBE_EXPORT int netbe_epoll_run(struct netbe_epoll *ep)
 {
+	uint64_t spin_until = 0;
 	int r;
 
 	if (!ep)
@@ -594,9 +623,11 @@ NETBE_EXPORT int netbe_epoll_run(struct netbe_epoll *ep)
 			ep->stop_requested = 0;
 			return 0;
 		}
-		r = netbe_epoll_dispatch(ep, -1);
+		r = netbe_epoll_dispatch(ep, spin_until && monotonic_ns() < spin_until ? 0 : -1);
 		if (r < 0 && r != -EINTR)
 			return r;
+		if (r > 0 && ep->busy_ns)
+			spin_until = monotonic_ns() + ep->busy_ns;
 	}
 }
 

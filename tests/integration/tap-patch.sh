@@ -7,10 +7,10 @@
 # tap is then moved into its own end namespace (10.77.0.1/24 and
 # 10.77.0.2/24), so every ping and iperf3 byte crosses the two taps and the
 # patch. Run once with virtio-net headers (the kernel hands GSO super-frames
-# and partial checksums through) and once with vnet_hdr=off (end hosts'
-# offloads off). The end namespaces must see no checksum errors. Finally a
-# tap is deleted under load: the patch must exit non-zero, naming the tap,
-# without crashing. All namespaces are ours (PID in the names) and deleted on
+# and partial checksums through), once with vnet_hdr=off (end hosts'
+# offloads off) and once with the loop busy polling (--busy-poll). The end
+# namespaces must see no checksum errors. Finally a tap is deleted under
+# load: the patch must exit non-zero, naming the tap, without crashing. All namespaces are ours (PID in the names) and deleted on
 # exit. Prints TAP; every test is skipped ("needs root") when not root.
 # shellcheck disable=SC2317 # functions run through check and the lib's rounds
 set -u
@@ -34,7 +34,7 @@ DELETE_TESTS=("delete: patch ready"
 	"delete: no crash (no signal exit, no sanitizer report)"
 	"delete: error message names the tap")
 TESTS=()
-round_names "vnet_hdr=on" "vnet_hdr=off"
+round_names "vnet_hdr=on" "vnet_hdr=off" "busy-poll"
 TESTS+=("${DELETE_TESTS[@]}")
 
 require_root "${TESTS[@]}"
@@ -46,11 +46,18 @@ patch_then_taps() {
 	patch_start "$1" "$NSF" "tap:$TAPA$2" "tap:$TAPB$2" && taps_to_ends "${3:-}"
 }
 
+# patch_busy_then_taps LOG: patch_then_taps with the loop busy polling.
+patch_busy_then_taps() {
+	patch_start "$1" "$NSF" --busy-poll 100 "tap:$TAPA" "tap:$TAPB" && taps_to_ends
+}
+
 ends_ns_create || fail_all "namespace setup failed" "${TESTS[@]}"
 patch_round "vnet_hdr=on" "$WORK/patch-on.log" patch_then_taps ""
 taps_gone || echo "# taps still present after the patch exited"
 patch_round "vnet_hdr=off" "$WORK/patch-off.log" patch_then_taps \
 	",vnet_hdr=off" nooffload
+taps_gone || echo "# taps still present after the patch exited"
+patch_round "busy-poll" "$WORK/patch-busy.log" patch_busy_then_taps
 taps_gone || echo "# taps still present after the patch exited"
 # delete tap B under iperf3 load; the patch must notice and exit
 delete_round "$WORK/patch-delete.log" "$TAPB" 8 1.5 "$NSB" patch_then_taps ""

@@ -519,6 +519,77 @@ static void test_free_with_sources(void)
 	close(fd);
 }
 
+/* Busy polling: a feeder thread hands the loop NB_FEEDS events, one at a
+ * time; the loop's callback stops it after the last. */
+#define NB_FEEDS 3
+
+struct feeder {
+	int fd;
+	volatile int seen;   /* events the callback consumed */
+};
+
+static void feed_watch(void *opaque, int fd, unsigned revents)
+{
+	struct feeder *f = opaque;
+	uint64_t v;
+
+	(void)revents;
+	if (read(fd, &v, sizeof(v)) == sizeof(v) && ++f->seen == NB_FEEDS)
+		netbe_epoll_stop(signal_loop);
+}
+
+/** feed_events() - thread: write the eventfd, wait until the loop consumed
+ * it, sleep 1 ms, NB_FEEDS times. Return: NULL. */
+static void *feed_events(void *opaque)
+{
+	struct feeder *f = opaque;
+	const uint64_t one = 1;
+	int i, spins;
+
+	for (i = 0; i < NB_FEEDS; i++) {
+		if (write(f->fd, &one, sizeof(one)) != sizeof(one))
+			break;
+		for (spins = 0; f->seen <= i && spins < 10000; spins++)
+			usleep(100);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/* Busy polling: events that arrive while the loop spins are handled, timers
+ * still fire, stop ends the spin, bad arguments are refused. */
+static void test_busy_poll(void)
+{
+	struct feeder f = { new_eventfd(0), 0 };
+	struct timer_log tick = { 0 }, safety = { 0 };
+	void *wh = NULL;
+	pthread_t th;
+
+	signal_loop = new_loop();
+	CHECK_EQ(netbe_epoll_set_busy_poll(NULL, 10), -EINVAL);
+	CHECK_EQ(netbe_epoll_set_busy_poll(signal_loop, 1000001), -EINVAL);
+	CHECK_STR_CONTAINS(netbe_last_error(), "busy");
+	CHECK_EQ(netbe_epoll_set_busy_poll(signal_loop, 0), 0);
+	/* the longest spin: the loop never sleeps between the events */
+	CHECK_EQ(netbe_epoll_set_busy_poll(signal_loop, 1000000), 0);
+	CHECK_EQ(adapter->ops->watch_add(adapter->loop, f.fd, feed_watch, &f, &wh), 0);
+	CHECK_EQ(adapter->ops->watch_mod(adapter->loop, wh, NETBE_EV_IN), 0);
+	CHECK_EQ(adapter->ops->timer_add(adapter->loop, count_timer, &tick, &tick.h), 0);
+	CHECK_EQ(adapter->ops->timer_mod(adapter->loop, tick.h, MS / 2, MS / 2), 0);
+	/* If the stop is lost in the spin, this ends run() (and fails). */
+	CHECK_EQ(adapter->ops->timer_add(adapter->loop, safety_stop, &safety, &safety.h), 0);
+	CHECK_EQ(adapter->ops->timer_mod(adapter->loop, safety.h, 10000 * MS, 0), 0);
+	CHECK_EQ(pthread_create(&th, NULL, feed_events, &f), 0);
+	CHECK_EQ(netbe_epoll_run(signal_loop), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_EQ(f.seen, NB_FEEDS);
+	CHECK_EQ(safety.calls, 0);
+	CHECK(tick.calls >= 1);
+	netbe_epoll_free(signal_loop);
+	signal_loop = NULL;
+	close(f.fd);
+}
+
 static void test_bad_args(void)
 {
 	const struct netbe_loop *none = netbe_epoll_loop(NULL);
@@ -588,6 +659,7 @@ int main(void)
 	RUN(test_nesting);
 	RUN(test_watch_mod_other_thread);
 	RUN(test_free_with_sources);
+	RUN(test_busy_poll);
 	RUN(test_bad_args);
 	return harness_done();
 }
