@@ -10,8 +10,9 @@
 # and partial checksums through), once with vnet_hdr=off (end hosts'
 # offloads off) and once with the loop busy polling (--busy-poll). The end
 # namespaces must see no checksum errors. Finally a tap is deleted under
-# load: the patch must exit non-zero, naming the tap, without crashing. All namespaces are ours (PID in the names) and deleted on
-# exit. Prints TAP; every test is skipped ("needs root") when not root.
+# load: the patch must exit non-zero, naming the tap, without crashing.
+# All namespaces are ours (PID in the names) and deleted on exit. Prints
+# TAP; every test is skipped ("needs root") when not root.
 # shellcheck disable=SC2317 # functions run through check and the lib's rounds
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
