@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fwd.h"
+
 #define BUF_LEN (65536 + 64)   /* a GSO super-frame plus its header */
 
 /* One direction: frames received on @in are sent on @out. */
@@ -39,15 +41,7 @@ struct dir {
 	struct iovec *iov;
 };
 
-static volatile sig_atomic_t stop;
 static int vnet, batch = 32;
-
-/** on_signal() - ask every loop to end. Return: nothing. */
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /** afp_open() - a packet socket bound to interface @ifname, all
  * protocols. Return: the fd; exits on failure. */
@@ -122,38 +116,11 @@ static void *pump(void *arg)
 	return NULL;
 }
 
-/** join_interrupting() - interrupt thread @t's blocking call with SIGUSR1
- * until it has ended. Return: nothing. */
-static void join_interrupting(pthread_t t)
-{
-	struct timespec ts;
-
-	do {
-		pthread_kill(t, SIGUSR1);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-	} while (pthread_timedjoin_np(t, NULL, &ts) != 0);
-}
-
-/** report() - the counters of direction @d, named @name, on stderr.
- * Return: nothing. */
-static void report(const char *name, const struct dir *d)
-{
-	fprintf(stderr, "%s frames=%llu bytes=%llu dropped=%llu\n", name,
-		d->frames, d->bytes, d->dropped);
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct dir ab = { 0 }, ba = { 0 };
-	sigset_t set;
-	pthread_t t[2];
-	int o, sig;
+	int o;
 
 	while ((o = getopt(argc, argv, "vb:")) != -1) {
 		if (o == 'v')
@@ -172,17 +139,8 @@ int main(int argc, char **argv)
 	dir_init(&ab);
 	dir_init(&ba);
 	sigaction(SIGUSR1, &sa, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);   /* threads inherit it */
-	pthread_create(&t[0], NULL, pump, &ab);
-	pthread_create(&t[1], NULL, pump, &ba);
-	sigwait(&set, &sig);
-	stop = 1;
-	join_interrupting(t[0]);
-	join_interrupting(t[1]);
-	report("A->B", &ab);
-	report("B->A", &ba);
+	run_threads(pump, &ab, &ba);
+	report("A->B", ab.frames, ab.bytes, ab.dropped);
+	report("B->A", ba.frames, ba.bytes, ba.dropped);
 	return 0;
 }

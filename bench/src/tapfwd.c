@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fwd.h"
+
 #define BUF_LEN (65536 + 64)   /* a TSO super-frame plus its header */
 #define DRAIN_MAX 64           /* frames per tap per poll() wakeup */
 
@@ -42,15 +44,7 @@ struct dir {
 	char *buf;
 };
 
-static volatile sig_atomic_t stop;
 static int vnet;
-
-/** on_signal() - ask every loop to end. Return: nothing. */
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /** tap_open() - create or attach tap @name, with a vnet header and
  * offloads when -v was given. Return: the fd; exits on failure. */
@@ -104,45 +98,6 @@ static void *pump(void *arg)
 	return NULL;
 }
 
-/** join_interrupting() - interrupt thread @t's blocking read() with
- * SIGUSR1 until it has ended (a signal landing just before a read() would
- * be missed once). Return: nothing. */
-static void join_interrupting(pthread_t t)
-{
-	struct timespec ts;
-
-	do {
-		pthread_kill(t, SIGUSR1);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-	} while (pthread_timedjoin_np(t, NULL, &ts) != 0);
-}
-
-/** run_threads() - one blocking thread per direction. The threads inherit
- * SIGINT/SIGTERM blocked, so the main thread takes them in sigwait() and
- * then stops the threads. Return: nothing. */
-static void run_threads(struct dir *ab, struct dir *ba)
-{
-	sigset_t set;
-	pthread_t t[2];
-	int sig;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	pthread_create(&t[0], NULL, pump, ab);
-	pthread_create(&t[1], NULL, pump, ba);
-	sigwait(&set, &sig);
-	stop = 1;
-	join_interrupting(t[0]);
-	join_interrupting(t[1]);
-}
-
 /** drain() - move at most DRAIN_MAX frames of direction @d (its input is
  * non-blocking). Return: nothing. */
 static void drain(struct dir *d)
@@ -169,14 +124,6 @@ static void run_poll(struct dir *ab, struct dir *ba)
 		if (p[1].revents & POLLIN)
 			drain(ba);
 	}
-}
-
-/** report() - the counters of direction @d, named @name, on stderr.
- * Return: nothing. */
-static void report(const char *name, const struct dir *d)
-{
-	fprintf(stderr, "%s frames=%llu bytes=%llu dropped=%llu\n", name,
-		d->frames, d->bytes, d->dropped);
 }
 
 int main(int argc, char **argv)
@@ -209,8 +156,8 @@ int main(int argc, char **argv)
 	if (use_poll)
 		run_poll(&ab, &ba);
 	else
-		run_threads(&ab, &ba);
-	report("A->B", &ab);
-	report("B->A", &ba);
+		run_threads(pump, &ab, &ba);
+	report("A->B", ab.frames, ab.bytes, ab.dropped);
+	report("B->A", ba.frames, ba.bytes, ba.dropped);
 	return 0;
 }
