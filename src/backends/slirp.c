@@ -59,6 +59,7 @@
 #include <slirp/libslirp.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "iov.h"
 #include "log.h"
 #include "spec.h"
@@ -175,15 +176,6 @@ static const struct netbe_key sl_keys[] = {
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
 /* ------------------------------------------------------------------------ */
-
-/** sl_now_ns() - CLOCK_MONOTONIC in ns; the clock slirp and timers use. */
-static uint64_t sl_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /** sl_on_loop() - true when the calling thread may use the loop adapter. */
 static bool sl_on_loop(const struct sl_priv *s)
@@ -458,7 +450,7 @@ static void sl_fill(struct netbe *be)
 		s->set_changed = true;
 	if (timeout < SL_POLL_MIN_MS)
 		timeout = SL_POLL_MIN_MS;
-	want = sl_now_ns() + timeout * SL_NS_PER_MS;
+	want = nb_clock_ns(CLOCK_MONOTONIC) + timeout * SL_NS_PER_MS;
 	if (!s->poll_armed || want < s->poll_deadline_ns)
 		s->poll_want_ns = want;
 }
@@ -468,7 +460,7 @@ static void sl_fill(struct netbe *be)
 static void sl_arm_poll(struct netbe *be)
 {
 	struct sl_priv *s = netbe_priv(be);
-	uint64_t now = sl_now_ns(), want = s->poll_want_ns;
+	uint64_t now = nb_clock_ns(CLOCK_MONOTONIC), want = s->poll_want_ns;
 	int ret;
 
 	if (!want)
@@ -644,7 +636,7 @@ static void sl_cb_guest_error(const char *msg, void *opaque)
 static int64_t sl_cb_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return (int64_t)sl_now_ns();
+	return (int64_t)nb_clock_ns(CLOCK_MONOTONIC);
 }
 
 /** sl_on_slirp_timer() - a libslirp timer expired: hand it to slirp. */
@@ -709,7 +701,7 @@ static void sl_cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
 	struct netbe *be = opaque;
 	struct sl_priv *s = netbe_priv(be);
 	struct sl_timer *t = timer;
-	int64_t delay = expire_ms * (int64_t)SL_NS_PER_MS - (int64_t)sl_now_ns();
+	int64_t delay = expire_ms * (int64_t)SL_NS_PER_MS - (int64_t)nb_clock_ns(CLOCK_MONOTONIC);
 
 	if (!t)
 		return;

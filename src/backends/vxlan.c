@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "iov.h"
 #include "log.h"
 #include "spec.h"
@@ -516,16 +517,6 @@ static uint64_t vxlan_seed(void)
 	return (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
 }
 
-/** vxlan_now_ns() - a cheap monotonic time for aging (no syscall).
- * Return: nanoseconds. */
-static uint64_t vxlan_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /**
  * vxlan_open() - the open op: parse, create the socket, the learning table
  * Return: 0, or a negative errno with a message saying what to do.
@@ -678,7 +669,7 @@ static unsigned rx_batch(struct netbe *be, struct vxlan_priv *p,
 			NB_LOG_RL(NETBE_LOG_DEBUG, "vxlan: recvmmsg: %s", strerror(errno));
 		return 0;
 	}
-	now = vxlan_now_ns();
+	now = nb_clock_ns(CLOCK_MONOTONIC_COARSE);
 	pthread_mutex_lock(&p->fdb_lock);
 	for (i = 0; i < (unsigned)r; i++)
 		o += rx_take(be, p, x, i, o, now);
@@ -920,7 +911,7 @@ static int vxlan_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 {
 	struct vxlan_priv *p = netbe_priv(be);
 	unsigned f, nmsg, used, tries;
-	uint64_t now = vxlan_now_ns();
+	uint64_t now = nb_clock_ns(CLOCK_MONOTONIC_COARSE);
 	int ret = -EAGAIN;
 
 	if (n > NETBE_BURST)

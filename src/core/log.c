@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define NETBE_MSG_MAX 512
@@ -83,11 +84,8 @@ int netbe_errf(int err, const char *fmt, ...)
 /* Return: 1 when a rate-limited message may be printed now. */
 static int ratelimit_allow(struct netbe_ratelimit *rl, unsigned *suppressed)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = nb_clock_ns(CLOCK_MONOTONIC);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	*suppressed = 0;
 	if (now - rl->window_start_ns >= RATELIMIT_WINDOW_NS) {
 		*suppressed = rl->suppressed;

@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "netbe.h"
 
@@ -598,15 +599,6 @@ NETBE_EXPORT int netbe_epoll_set_busy_poll(struct netbe_epoll *ep, unsigned usec
 	return 0;
 }
 
-/** monotonic_ns() - the monotonic clock. Return: nanoseconds. */
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /** netbe_epoll_run() - dispatch until netbe_epoll_stop(); a stop requested
  * before the call makes it return at once. With busy polling, the wait does
  * not block until busy_ns passed without a callback. Return: 0 after a stop,
@@ -614,6 +606,7 @@ static uint64_t monotonic_ns(void)
 NETBE_EXPORT int netbe_epoll_run(struct netbe_epoll *ep)
 {
 	uint64_t spin_until = 0;
+	bool spinning;
 	int r;
 
 	if (!ep)
@@ -623,11 +616,12 @@ NETBE_EXPORT int netbe_epoll_run(struct netbe_epoll *ep)
 			ep->stop_requested = 0;
 			return 0;
 		}
-		r = netbe_epoll_dispatch(ep, spin_until && monotonic_ns() < spin_until ? 0 : -1);
+		spinning = spin_until && nb_clock_ns(CLOCK_MONOTONIC) < spin_until;
+		r = netbe_epoll_dispatch(ep, spinning ? 0 : -1);
 		if (r < 0 && r != -EINTR)
 			return r;
 		if (r > 0 && ep->busy_ns)
-			spin_until = monotonic_ns() + ep->busy_ns;
+			spin_until = nb_clock_ns(CLOCK_MONOTONIC) + ep->busy_ns;
 	}
 }
 
