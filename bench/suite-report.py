@@ -25,7 +25,7 @@ ROWS = [  # label, path
     ("netbe_afp", "netbe patch af_packet <-> af_packet (veth, vnet header)"),
     ("afpfwd_vnet", "afpfwd -v (recvmmsg/sendmmsg x32, vnet header)"),
     ("netbe_xdp", "netbe patch af_xdp <-> af_xdp (veth)"),
-    ("netbe_xdp_busy", "netbe patch --busy-poll 100 af_xdp <-> af_xdp (veth)"),
+    ("netbe_xdp_busy", "netbe patch --busy-poll 100 af_xdp,busy_poll=20 <-> af_xdp,busy_poll=20 (veth)"),
     ("dpdk_xdp", "DPDK testpmd net_af_xdp (veth)"),
     ("dpdk_afp", "DPDK testpmd net_af_packet (veth)"),
     ("netbe_slirp", "rootless: netbe patch tap slirp, MTU 65520"),

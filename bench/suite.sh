@@ -19,7 +19,7 @@
 # each R times; the table shows medians. With PIN=1 the traffic (iperf3,
 # gen64) runs on CPU0 and the forwarder on CPU1.
 # Forwarders: netbe patch over tap (vnet header and plain), af_packet,
-# af_xdp (also with --busy-poll, as DPDK polls); the kernel bridge
+# af_xdp (also polling as DPDK does: --busy-poll and busy_poll=20); the kernel bridge
 # (offloads on, off); the minimal forwarders of bench/src (tapfwd threaded -v and plain, tapfwd -p poll, afpfwd -v);
 # DPDK testpmd net_af_xdp and net_af_packet; vde_switch. Rootless, TCP
 # only: a namespace reaching the iperf3 server on its "host" namespace's
@@ -202,7 +202,7 @@ have vde_switch && vde_case vde
 veth_case netbe_afp on "$CLI" patch af_packet:vA1 af_packet:vB1
 veth_case afpfwd_vnet on "$B/afpfwd" -v vA1 vB1
 veth_case netbe_xdp off "$CLI" patch af_xdp:vA1 af_xdp:vB1
-veth_case netbe_xdp_busy off "$CLI" patch --busy-poll 100 af_xdp:vA1 af_xdp:vB1
+veth_case netbe_xdp_busy off "$CLI" patch --busy-poll 100 af_xdp:vA1,busy_poll=20 af_xdp:vB1,busy_poll=20
 if have dpdk-testpmd; then
 	veth_case dpdk_xdp off $DPDK --file-prefix=nbs$$-x --vdev=net_af_xdp0,iface=vA1 --vdev=net_af_xdp1,iface=vB1 -- $TPMD
 	veth_case dpdk_afp off $DPDK --file-prefix=nbs$$-p --vdev=net_af_packet0,iface=vA1 --vdev=net_af_packet1,iface=vB1 -- $TPMD

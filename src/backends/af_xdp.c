@@ -37,6 +37,13 @@
  * so the kick repeats while the kernel reports more work (EAGAIN) or a
  * frame it dropped (EBUSY) and frames are left on the tx ring.
  *
+ * busy_poll=USEC turns on preferred busy polling (SO_PREFER_BUSY_POLL,
+ * SO_BUSY_POLL, a budget of 64 frames), as DPDK's af_xdp driver does by
+ * default: recv() then calls recvfrom() even on an empty ring, which runs
+ * the queue's NAPI (on veth: the XDP program and the copy into the UMEM)
+ * on the caller's thread instead of in the sender's softirq. On this
+ * project's veth bench it moves TCP from 2.4 to 3.2 Gbit/s (bench/suite.sh).
+ *
  * The kernel reports neither a deleted interface nor its own drops through
  * poll(), so a one-second timer on the caller's loop reads SO_ERROR (set to
  * ENETDOWN when the interface is unregistered) and XDP_STATISTICS: a gone
@@ -78,6 +85,8 @@
  * frames per call, a burst is NETBE_BURST frames, plus retries past drops */
 #define XDP_KICK_TRIES (NETBE_BURST / 32 + 4)
 #define XDP_TIMER_NS 1000000000ull
+#define XDP_BUSY_POLL_MAX_US 10000u
+#define XDP_BUSY_POLL_BUDGET 64    /* frames per busy poll, DPDK's default */
 
 enum xdp_mode { XDP_MODE_NATIVE_KEY, XDP_MODE_SKB_KEY };
 
@@ -90,6 +99,7 @@ struct xdp_priv {
 	void *timer;
 	int gone;                        /* atomic: the interface was deleted */
 	int tx_stalled;                  /* atomic: the last send was refused */
+	bool busy_poll;                  /* recv() drives the NAPI itself */
 	struct xdp_statistics seen;      /* kernel drop counters already counted */
 
 	/* receive side: touched only by the receiving thread */
@@ -117,6 +127,11 @@ static const struct netbe_key xdp_keys[] = {
 	{ .name = "zerocopy",
 	  .help = "on|off: insist on (on) or refuse (off) zero-copy; default: "
 		  "zero-copy where the driver has it, else copy" },
+	{ .name = "busy_poll",
+	  .help = "USEC: preferred busy polling (as DPDK's af_xdp does): "
+		  "recv() polls the queue's NAPI for up to USEC microseconds, "
+		  "so the driver's receive work runs on the caller's thread "
+		  "instead of the sender's CPU; 0 off (default 0)" },
 	{ .name = NULL }
 };
 
@@ -125,6 +140,7 @@ struct xdp_opts {
 	uint64_t queue;
 	int mode;                 /* enum xdp_mode, -1: the kernel picks */
 	int zerocopy;             /* 1 on, 0 off, -1: the kernel picks */
+	uint64_t busy_poll_us;    /* 0: off */
 };
 
 /**
@@ -140,6 +156,9 @@ static int xdp_parse(const struct netbe_spec *spec, struct xdp_opts *o)
 		err = netbe_spec_choice(spec, "mode", xdp_modes, -1, &o->mode);
 	if (!err)
 		err = netbe_spec_bool(spec, "zerocopy", false, &zc);
+	if (!err)
+		err = netbe_spec_uint(spec, "busy_poll", 0, XDP_BUSY_POLL_MAX_US, 0,
+				      &o->busy_poll_us);
 	o->zerocopy = netbe_spec_get(spec, "zerocopy") ? zc : -1;
 	return err;
 }
@@ -314,6 +333,30 @@ static void xdp_fill_all(struct xdp_priv *p)
 }
 
 /**
+ * xdp_set_busy_poll() - turn on preferred busy polling of @usec on the socket
+ * Return: 0, or a negative errno with a message naming the option.
+ */
+static int xdp_set_busy_poll(struct xdp_priv *p, uint64_t usec)
+{
+	static const struct { int opt, val; const char *name; } opts[] = {
+		{ SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL" },
+		{ SO_BUSY_POLL, 0, "SO_BUSY_POLL" },
+		{ SO_BUSY_POLL_BUDGET, XDP_BUSY_POLL_BUDGET, "SO_BUSY_POLL_BUDGET" },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		int val = opts[i].opt == SO_BUSY_POLL ? (int)usec : opts[i].val;
+
+		if (setsockopt(p->fd, SOL_SOCKET, opts[i].opt, &val, sizeof(val)))
+			return netbe_errf(-errno, "af_xdp %s: busy_poll: the kernel refused %s: %s - drop busy_poll or run with CAP_NET_ADMIN on Linux >= 5.11",
+					  p->ifname, opts[i].name, strerror(errno));
+	}
+	p->busy_poll = true;
+	return 0;
+}
+
+/**
  * xdp_create() - map and register the UMEM, bind the socket
  * Return: 0, or a negative errno with a message; on failure whatever was
  * taken is left in @p for xdp_release().
@@ -349,7 +392,7 @@ static int xdp_create(struct xdp_priv *p, const struct xdp_opts *o)
 	}
 	p->fd = xsk_socket__fd(p->xsk);
 	xdp_fill_all(p);
-	return 0;
+	return o->busy_poll_us ? xdp_set_busy_poll(p, o->busy_poll_us) : 0;
 }
 
 /** xdp_release() - delete the socket (libxdp detaches its program with the
@@ -580,7 +623,7 @@ static int xdp_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		got = n;
 	got = xsk_ring_cons__peek(&p->rx, got, &first);
 	if (!got) {
-		if (xsk_ring_prod__needs_wakeup(&p->fill))
+		if (p->busy_poll || xsk_ring_prod__needs_wakeup(&p->fill))
 			recvfrom(p->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		return 0;
 	}

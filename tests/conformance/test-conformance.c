@@ -476,6 +476,7 @@ static const struct backend_case cases[] = {
 #if NETBE_HAVE_AF_XDP
 	{ "af_xdp", "af_xdp:nbcxdp0", true, true, false, af_xdp_setup, tap_inject, teardown },
 	{ "af_xdp-skb", "af_xdp:nbcxdp0,mode=skb", true, true, false, af_xdp_setup, tap_inject, teardown },
+	{ "af_xdp-busy", "af_xdp:nbcxdp0,busy_poll=20", true, true, false, af_xdp_setup, tap_inject, teardown },
 #endif
 };
 

@@ -7,7 +7,8 @@
 # 1500) each reach a forwarder namespace over a veth pair; `netbe patch
 # af_xdp:fA af_xdp:fB` in the forwarder joins the two veth ends, so every
 # ping and iperf3 byte crosses both XDP sockets and the patch. Run once in
-# the default mode (native XDP on veth) and once with mode=skb. After each
+# the default mode (native XDP on veth), once with mode=skb and once with
+# busy_poll=20 (preferred busy polling). After each
 # patch exits, libxdp must have detached its XDP program from both veth
 # ends. Finally a forwarder-side veth is deleted under load: the patch must
 # exit non-zero, naming the interface, without crashing. All namespaces are
@@ -39,8 +40,8 @@ DELETE_TESTS=("delete: patch ready"
 	"delete: no crash (no signal exit, no sanitizer report)"
 	"delete: error message names the interface")
 TESTS=()
-round_names native skb
-TESTS+=("${DELETE_TESTS[@]}")
+round_names native skb busy
+TESTS+=("${DELETE_TESTS[@]}" "busy_poll=abc is refused, naming the key")
 
 require_root "${TESTS[@]}"
 "$NETBE" list 2>/dev/null | grep -q '^af_xdp' ||
@@ -59,6 +60,12 @@ xdp_setup() {
 		echo "# $FA attach mode: $(ip -n "$NSF" -d link show "$FA" | grep -o 'xdp[a-z]*' | head -1) (expected $3)"
 }
 
+# bad_busy_poll_refused: does a non-numeric busy_poll fail, naming the key?
+bad_busy_poll_refused() {
+	! "$NETBE" patch af_xdp:lo,busy_poll=abc null 2>"$WORK/bad.log" &&
+		grep -q busy_poll "$WORK/bad.log"
+}
+
 # xdp_attached: is any XDP program attached to either forwarder veth end?
 xdp_attached() {
 	ip -n "$NSF" -d link show "$FA" | grep -q 'prog/xdp' ||
@@ -66,7 +73,7 @@ xdp_attached() {
 }
 
 ends_ns_create || fail_all "namespace setup failed" "${TESTS[@]}"
-for r in "native||xdp" "skb|,mode=skb|xdpgeneric"; do
+for r in "native||xdp" "skb|,mode=skb|xdpgeneric" "busy|,busy_poll=20|xdp"; do
 	IFS='|' read -r label opts expect <<<"$r"
 	patch_round "$label" "$WORK/patch-$label.log" xdp_setup "$opts" "$expect" &&
 		check "$label: XDP program detached after exit" eval '! xdp_attached'
@@ -74,4 +81,5 @@ done
 # delete the forwarder's veth end B under iperf3 load; the patch must
 # notice (the backend's one-second check) and exit
 delete_round "$WORK/patch-delete.log" "$FB" 6 1 "$NSF" xdp_setup ""
+check "busy_poll=abc is refused, naming the key" bad_busy_poll_refused
 tap_done
