@@ -23,7 +23,8 @@
  * A VLAN tag the NIC stripped (TP_STATUS_VLAN_VALID) is put back into the
  * frame. A frame the kernel had to truncate (larger than a slot) is dropped
  * and counted as rx_too_big; frames the kernel dropped because no slot was
- * free (TP_STATUS_LOSING, PACKET_STATISTICS) are counted as rx_overflow.
+ * free are counted as rx_overflow (PACKET_STATISTICS, read when a slot
+ * says TP_STATUS_LOSING and whenever recv() drains the ring).
  *
  * Transmit is one sendmmsg() per burst: the kernel copies each frame into
  * an skb and queues it (or, with qdisc_bypass=on, hands it to the driver
@@ -93,6 +94,7 @@ struct afp_priv {
 	size_t ring_len;
 	unsigned slot_size, slots_per_block, nslots;
 	unsigned slot;                   /* the next slot to read */
+	bool unchecked;                  /* frames taken since the last drop count */
 	/* transmit; touched only by the sending thread */
 	struct mmsghdr mm[NETBE_BURST];
 };
@@ -401,7 +403,9 @@ static struct tpacket2_hdr *afp_slot(struct afp_priv *p, unsigned i)
 
 /**
  * afp_count_kernel_drops() - add the frames the kernel dropped for want of
- * a free slot (read and reset by PACKET_STATISTICS) to rx_overflow.
+ * a free slot (read and reset by PACKET_STATISTICS) to rx_overflow. Called
+ * when a slot says TP_STATUS_LOSING and when recv() drains the ring after
+ * taking frames: drops at the tail of a burst mark no later slot.
  */
 static void afp_count_kernel_drops(struct netbe *be, struct afp_priv *p)
 {
@@ -409,6 +413,7 @@ static void afp_count_kernel_drops(struct netbe *be, struct afp_priv *p)
 	socklen_t len = sizeof(st);
 	unsigned i;
 
+	p->unchecked = false;
 	if (getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
 		return;
 	for (i = 0; i < st.tp_drops; i++)
@@ -436,6 +441,7 @@ static void afp_release(struct netbe *be, struct afp_priv *p,
 		afp_count_kernel_drops(be, p);
 	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 	p->slot = p->slot + 1 == p->nslots ? 0 : p->slot + 1;
+	p->unchecked = true;
 }
 
 /** afp_add16() - add @d to the little-endian 16-bit field at @f. */
@@ -558,6 +564,8 @@ static int afp_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 			netbe_count_drop(be, why);
 		afp_release(be, p, h);
 	}
+	if (i < n && p->unchecked)
+		afp_count_kernel_drops(be, p);
 	if (!i)
 		return afp_check_socket(p);
 	return (int)i;
