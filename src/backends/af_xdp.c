@@ -338,17 +338,16 @@ static void xdp_fill_all(struct xdp_priv *p)
  */
 static int xdp_set_busy_poll(struct xdp_priv *p, uint64_t usec)
 {
-	static const struct { int opt, val; const char *name; } opts[] = {
+	const struct { int opt, val; const char *name; } opts[] = {
 		{ SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL" },
-		{ SO_BUSY_POLL, 0, "SO_BUSY_POLL" },
+		{ SO_BUSY_POLL, (int)usec, "SO_BUSY_POLL" },
 		{ SO_BUSY_POLL_BUDGET, XDP_BUSY_POLL_BUDGET, "SO_BUSY_POLL_BUDGET" },
 	};
 	unsigned i;
 
 	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		int val = opts[i].opt == SO_BUSY_POLL ? (int)usec : opts[i].val;
-
-		if (setsockopt(p->fd, SOL_SOCKET, opts[i].opt, &val, sizeof(val)))
+		if (setsockopt(p->fd, SOL_SOCKET, opts[i].opt, &opts[i].val,
+			       sizeof(opts[i].val)))
 			return netbe_errf(-errno, "af_xdp %s: busy_poll: the kernel refused %s: %s - drop busy_poll or run with CAP_NET_ADMIN on Linux >= 5.11",
 					  p->ifname, opts[i].name, strerror(errno));
 	}
