@@ -219,11 +219,26 @@ typedef void (*netbe_tx_fn)(struct netbe *be, void *opaque);
  * connected or went away), so a frontend can update VIRTIO_NET_S_LINK_UP. */
 typedef void (*netbe_link_fn)(struct netbe *be, int up, void *opaque);
 
+/*
+ * NETBE_CFG_RX_INLINE - the frontend sends on the thread that runs its
+ * loop and takes rx_cb calls from inside its own netbe_send() /
+ * netbe_send_burst() on this handle. A backend that answers sent frames
+ * at once (slirp: ARP, and the ACK for every TCP segment) then hands each
+ * answer to rx_cb before the next frame of the burst is processed, after
+ * the send's locks are dropped, instead of waking the loop. For TCP
+ * through slirp that is the difference between the guest getting its
+ * window back within the send and a loop round later, as with QEMU's
+ * built-in slirp. rx_cb is never re-entered: an answer to a send made
+ * from inside rx_cb waits for the loop; rx_disable holds these calls too.
+ */
+#define NETBE_CFG_RX_INLINE (1u << 0)
+
 struct netbe_config {
 	netbe_rx_fn rx_cb;        /* may be NULL: poll with netbe_recv() */
 	netbe_tx_fn tx_cb;        /* may be NULL */
 	void *opaque;             /* passed to every callback */
 	netbe_link_fn link_cb;    /* may be NULL */
+	unsigned flags;           /* NETBE_CFG_*; 0 for the defaults */
 };
 
 /**
@@ -238,7 +253,8 @@ struct netbe_config {
  * and with no features negotiated and no virtio-net header (call
  * netbe_set_cap() to change that).
  * Return: 0, or -EINVAL for a bad spec (message names the type or key and
- * lists the accepted ones), or another negative errno from the backend.
+ * lists the accepted ones) or unknown @cfg flags, or another negative
+ * errno from the backend.
  */
 NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 			    const struct netbe_config *cfg,

@@ -13,9 +13,13 @@
  * rx is disabled, and the sink's tx callback resends and re-enables it:
  * back-pressure instead of drops. A backend that fails (a tap deleted)
  * ends the patch with a message and exit code 1; SIGINT/SIGTERM end it
- * with exit code 0. Both print the counters. --busy-poll makes the loop
- * spin for a while after traffic instead of sleeping
- * (netbe_epoll_set_busy_poll), for poll-mode comparisons and latency.
+ * with exit code 0. Both print the counters. Both handles deliver inline
+ * (NETBE_CFG_RX_INLINE): slirp's ACK for a guest's TCP segment is written
+ * back before the next segment is fed in, which is what keeps a
+ * namespace's TCP window open; a direction is never pumped re-entrantly.
+ * --busy-poll makes the loop spin for a while after traffic instead of
+ * sleeping (netbe_epoll_set_busy_poll), for poll-mode comparisons and
+ * latency.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,6 +43,7 @@ struct direction {
 	struct netbe_frame frames[PATCH_BURST];
 	struct iovec iov[PATCH_BURST];
 	unsigned pend_off, pend_n;   /* received but not yet sent */
+	bool busy;                   /* inside pump() or on_tx()'s flush */
 };
 
 struct patch {
@@ -105,7 +110,7 @@ static int receive(struct direction *d)
 
 /* Move bursts from d->src to d->dst until the source is empty, the sink
  * is full, or the per-callback budget is spent. */
-static void pump(struct direction *d)
+static void pump_bursts(struct direction *d)
 {
 	unsigned round;
 	int n;
@@ -131,6 +136,23 @@ static void pump(struct direction *d)
 		netbe_rx_disable(d->src);
 }
 
+/*
+ * pump() - pump_bursts() unless @d is already being pumped further up the
+ * stack: with inline receive, a send can call back into the other
+ * direction, whose send can call back into this one. The nested call
+ * leaves the frames to a loop round (rx_enable kicks the source).
+ */
+static void pump(struct direction *d)
+{
+	if (d->busy) {
+		netbe_rx_enable(d->src);
+		return;
+	}
+	d->busy = true;
+	pump_bursts(d);
+	d->busy = false;
+}
+
 static struct direction *dir_from(struct patch *p, struct netbe *src)
 {
 	return src == p->a ? &p->ab : &p->ba;
@@ -145,8 +167,14 @@ static void on_tx(struct netbe *be, void *opaque)
 {
 	struct patch *p = opaque;
 	struct direction *d = be == p->a ? &p->ba : &p->ab;
+	bool done;
 
-	if (flush(d))
+	if (d->busy)
+		return;  /* the flush further up the stack goes on */
+	d->busy = true;
+	done = flush(d);
+	d->busy = false;
+	if (done)
 		netbe_rx_enable(d->src);
 }
 
@@ -280,7 +308,7 @@ static void *stats_timer(struct patch *p, unsigned seconds)
 static int patch_open(struct patch *p)
 {
 	struct netbe_config cfg = { .rx_cb = on_rx, .tx_cb = on_tx, .opaque = p,
-				    .link_cb = on_link };
+				    .link_cb = on_link, .flags = NETBE_CFG_RX_INLINE };
 	const struct netbe_loop *l;
 
 	if (netbe_epoll_new(&p->ep))

@@ -37,7 +37,11 @@
  * rx_overflow (slirp's TCP retransmits). One netbe_rx_kick() per call into
  * slirp tells core that frames are pending, and only when the consumer has
  * not yet been told: recv() clears that once it empties the ring, and kicks
- * again itself when it leaves frames behind.
+ * again itself when it leaves frames behind. send() returns after a guest
+ * frame that caused such a kick, so a frontend with inline receive gets
+ * the answer (the ACK that reopens the guest's TCP window) before slirp
+ * sees the next frame: with a 64 KiB window and 25-64 KB frames, that ACK
+ * latency is what bounds bulk TCP from a namespace.
  *
  * Threads. A frontend may send from another thread than the one running
  * the loop. libslirp is not thread-safe, so every call into it holds
@@ -1049,8 +1053,13 @@ static const uint8_t *sl_frame(struct sl_priv *s, const struct netbe_xfer *x)
 	return s->bounce;
 }
 
-/** sl_send() - the backend's send(): hand frames to slirp, which takes
- * every frame. Return: @n. */
+/**
+ * sl_send() - the backend's send(): hand frames to slirp, which takes
+ * every frame, stopping after one that slirp answered (an ARP reply, the
+ * ACK of a TCP segment) so that core can hand the answer to an inline-rx
+ * frontend before the next frame goes in.
+ * Return: frames consumed, at least 1.
+ */
 static int sl_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 {
 	struct sl_priv *s = netbe_priv(be);
@@ -1064,9 +1073,13 @@ static int sl_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 			continue;
 		}
 		slirp_input(s->slirp, sl_frame(s, &x[i]), (int)x[i].len);
+		if (s->kick) {
+			i++;
+			break;  /* slirp answered: core may deliver it before the next frame */
+		}
 	}
 	sl_leave(be);
-	return (int)n;
+	return (int)i;
 }
 
 /** sl_recv() - the backend's recv(): pop queued frames into @x.

@@ -48,6 +48,8 @@ struct netbe_core_state {
 	bool tx_waiting;
 	int rx_kicked;            /* atomic */
 	int tx_kicked;            /* atomic */
+	bool rx_inline_due;       /* answers queued during an inline-rx send */
+	bool in_rx_cb;            /* atomic: the frontend's rx_cb is running */
 	int kick_fd;
 	void *kick_watch;
 	void *rx_watch;           /* on be->rx_fd */

@@ -32,6 +32,15 @@
  * fd-based backends also expose rx_fd/tx_fd, watched level-triggered.
  * Watch masks change under a mutex because the tx-wait arming happens on
  * the sending thread while rx_enable/disable run on the receiving one.
+ *
+ * Inline receive (NETBE_CFG_RX_INLINE). A backend that answers sent frames
+ * at once (slirp's ARP replies and TCP ACKs) kicks from inside its send
+ * op. While a handle with the flag is sending, that kick only marks the
+ * answers due (a thread-local names the sending handle); the send loop
+ * then drops tx_lock and calls the rx callback before the next chunk, so
+ * a backend that returns after each frame with an answer gets each answer
+ * delivered before the next frame goes in. The callback is never entered
+ * twice: anything it cannot take now becomes an ordinary loop kick.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -111,10 +120,23 @@ static void write_kick(struct netbe *be)
 			  be->ops->name, strerror(errno));
 }
 
-void netbe_rx_kick(struct netbe *be)
+/* The handle whose netbe_send_burst() runs on this thread with inline
+ * receive (NETBE_CFG_RX_INLINE), or NULL. */
+static __thread struct netbe *inline_sender;
+
+/* Have the loop call the rx callback. */
+static void rx_kick_loop(struct netbe *be)
 {
 	__atomic_store_n(&be->core->rx_kicked, 1, __ATOMIC_RELEASE);
 	write_kick(be);
+}
+
+void netbe_rx_kick(struct netbe *be)
+{
+	if (inline_sender == be)
+		be->core->rx_inline_due = true;
+	else
+		rx_kick_loop(be);
 }
 
 void netbe_tx_kick(struct netbe *be)
@@ -141,11 +163,44 @@ static void tx_ready(struct netbe *be)
 		be->cfg.tx_cb(be, be->cfg.opaque);
 }
 
-/* Frames may be pending: tell the frontend if it listens. */
+/*
+ * Frames may be pending: call the frontend's rx callback if it listens,
+ * unless that callback is running already (a send from inside it).
+ * Return: true when it was called.
+ */
+static bool rx_call(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+
+	if (!c->rx_enabled || !be->cfg.rx_cb ||
+	    __atomic_exchange_n(&c->in_rx_cb, true, __ATOMIC_ACQUIRE))
+		return false;
+	be->cfg.rx_cb(be, be->cfg.opaque);
+	__atomic_store_n(&c->in_rx_cb, false, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* Frames may be pending: tell the frontend, now or through the loop when
+ * its callback is busy. */
 static void rx_ready(struct netbe *be)
 {
-	if (be->core->rx_enabled && be->cfg.rx_cb)
-		be->cfg.rx_cb(be, be->cfg.opaque);
+	if (!rx_call(be) && be->core->rx_enabled && be->cfg.rx_cb)
+		rx_kick_loop(be);
+}
+
+/*
+ * Hand the answers the backend queued during an inline-rx send to the
+ * frontend now, with the send's locks dropped; kicks made meanwhile (by
+ * sends from inside the callback) go to the loop. What the callback could
+ * not take now (disabled, busy) is left to the loop as a plain kick.
+ */
+static void rx_inline(struct netbe *be)
+{
+	be->core->rx_inline_due = false;
+	inline_sender = NULL;
+	if (!rx_call(be))
+		rx_kick_loop(be);
+	inline_sender = be;
 }
 
 static void on_kick(void *opaque, int fd, unsigned revents)
@@ -353,6 +408,9 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	*bep = NULL;
 	if (!loop_valid(loop))
 		return netbe_errf(-EINVAL, "netbe_open: a loop adapter with all six operations is required (netbe_epoll_loop() gives one)");
+	if (cfg && (cfg->flags & ~NETBE_CFG_RX_INLINE))
+		return netbe_errf(-EINVAL, "netbe_open: unknown flags 0x%x in the config (known: NETBE_CFG_RX_INLINE)",
+				  cfg->flags & ~NETBE_CFG_RX_INLINE);
 	ret = netbe_spec_parse(&s, spec);
 	if (ret)
 		return ret;
@@ -679,19 +737,30 @@ static int check_frames(struct netbe *be, const char *fn,
 NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
 				  unsigned n)
 {
+	struct netbe *outer;
 	unsigned done = 0;
 	int ret = check_frames(be, "netbe_send_burst", frames, n);
 
 	if (ret || !n)
 		return ret;
+	outer = inline_sender;
+	inline_sender = be->cfg.flags & NETBE_CFG_RX_INLINE ? be : NULL;
 	pthread_mutex_lock(&be->core->tx_lock);
 	while (done < n) {
 		ret = tx_chunk(be, frames + done, n - done);
 		if (ret <= 0)
 			break;
 		done += (unsigned)ret;
+		if (be->core->rx_inline_due && done < n) {
+			pthread_mutex_unlock(&be->core->tx_lock);
+			rx_inline(be);
+			pthread_mutex_lock(&be->core->tx_lock);
+		}
 	}
 	pthread_mutex_unlock(&be->core->tx_lock);
+	if (be->core->rx_inline_due)
+		rx_inline(be);
+	inline_sender = outer;
 	if (done)
 		return (int)done;
 	return ret ? ret : -EAGAIN;

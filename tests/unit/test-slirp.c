@@ -34,6 +34,12 @@ struct ctx {
 	struct netbe_epoll *ep;
 	struct netbe *be;
 	unsigned rx_calls;
+	/* for on_rx_drain() */
+	bool sending;           /* the test is inside netbe_send_burst() */
+	bool resend;            /* the callback sends one more ARP request */
+	unsigned inline_calls;  /* callbacks that ran inside a send */
+	unsigned replies;       /* ARP replies the callback received */
+	unsigned depth, max_depth;
 	uint8_t buf[FRAME_MAX];
 };
 
@@ -255,6 +261,30 @@ static bool is_arp_reply(const uint8_t *f, size_t len, void *arg)
 	       !memcmp(f, guest_mac, 6);
 }
 
+/* An rx callback that drains ARP replies, notes whether it ran inside a
+ * send and how deeply it was nested, and may send once more itself. */
+static void on_rx_drain(struct netbe *be, void *opaque)
+{
+	struct ctx *c = opaque;
+	struct iovec iov = { c->buf, sizeof(c->buf) };
+	ssize_t n;
+
+	c->rx_calls++;
+	c->inline_calls += c->sending;
+	if (++c->depth > c->max_depth)
+		c->max_depth = c->depth;
+	while ((n = netbe_recv(be, &iov, 1)) > 0)
+		c->replies += is_arp_reply(c->buf, (size_t)n, NULL);
+	if (c->resend) {
+		uint8_t f[64];
+		struct iovec req = { f, arp_request(f, ip4("10.0.2.2")) };
+
+		c->resend = false;
+		CHECK_EQ(netbe_send(be, &req, 1), req.iov_len);
+	}
+	c->depth--;
+}
+
 /* A TCP segment to the guest: ports and exact flags (SYN/ACK bits). */
 struct tcp_match {
 	uint16_t sport, dport;
@@ -283,10 +313,12 @@ static bool is_udp_to_guest(const uint8_t *f, size_t len, void *arg)
 /* Plumbing                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/** ctx_open() - a loop and a slirp handle on it. Return: 0 or -errno. */
-static int ctx_open(struct ctx *c, const char *spec)
+/** ctx_open_cfg() - a loop and a slirp handle on it with callback @cb and
+ * config @flags. Return: 0 or -errno. */
+static int ctx_open_cfg(struct ctx *c, const char *spec, netbe_rx_fn cb,
+			unsigned flags)
 {
-	struct netbe_config cfg = { .rx_cb = on_rx, .opaque = c };
+	struct netbe_config cfg = { .rx_cb = cb, .opaque = c, .flags = flags };
 	int ret;
 
 	memset(c, 0, sizeof(*c));
@@ -299,6 +331,12 @@ static int ctx_open(struct ctx *c, const char *spec)
 		c->ep = NULL;
 	}
 	return ret;
+}
+
+/** ctx_open() - a loop and a slirp handle with on_rx(). Return: 0 or -errno. */
+static int ctx_open(struct ctx *c, const char *spec)
+{
+	return ctx_open_cfg(c, spec, on_rx, 0);
 }
 
 static void ctx_close(struct ctx *c)
@@ -427,6 +465,114 @@ static void test_arp_reply_and_rx_callback(void)
 	netbe_rx_enable(c.be);
 	CHECK(announce(&c));
 	CHECK(c.rx_calls > 0);
+	ctx_close(&c);
+}
+
+/** send_arp_burst() - send @n ARP requests for the gateway in one burst,
+ * marked as "inside a send" for on_rx_drain(). Return: what the burst
+ * call returned. */
+static int send_arp_burst(struct ctx *c, unsigned n)
+{
+	static uint8_t f[4][64];
+	struct iovec iov[4];
+	struct netbe_frame fr[4];
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < n && i < 4; i++) {
+		iov[i] = (struct iovec){ f[i], arp_request(f[i], ip4("10.0.2.2")) };
+		fr[i] = (struct netbe_frame){ .iov = &iov[i], .iovcnt = 1 };
+	}
+	c->sending = true;
+	ret = netbe_send_burst(c->be, fr, i);
+	c->sending = false;
+	return ret;
+}
+
+/** wait_replies() - dispatch until on_rx_drain() counted @n replies.
+ * Return: true if it did. */
+static bool wait_replies(struct ctx *c, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_ROUNDS && c->replies < n; i++)
+		netbe_epoll_dispatch(c->ep, 10);
+	return c->replies >= n;
+}
+
+/* With NETBE_CFG_RX_INLINE each answer reaches the callback before the
+ * next frame of the burst is fed to slirp: one call per request, all of
+ * them inside netbe_send_burst(). */
+static void test_rx_inline_answers_within_send(void)
+{
+	static struct ctx c;
+
+	if (ctx_open_cfg(&c, "slirp", on_rx_drain, NETBE_CFG_RX_INLINE)) {
+		CHECK(0);
+		return;
+	}
+	netbe_rx_enable(c.be);
+	CHECK_EQ(send_arp_burst(&c, 3), 3);
+	CHECK_EQ(c.inline_calls, 3);
+	CHECK_EQ(c.replies, 3);
+	ctx_close(&c);
+}
+
+/* Without the flag the callback only comes from the loop. */
+static void test_rx_inline_off_waits_for_loop(void)
+{
+	static struct ctx c;
+
+	if (ctx_open_cfg(&c, "slirp", on_rx_drain, 0)) {
+		CHECK(0);
+		return;
+	}
+	netbe_rx_enable(c.be);
+	CHECK_EQ(send_arp_burst(&c, 3), 3);
+	CHECK_EQ(c.rx_calls, 0);
+	CHECK(wait_replies(&c, 3));
+	CHECK_EQ(c.inline_calls, 0);
+	ctx_close(&c);
+}
+
+/* A callback that sends on its own handle is not re-entered: the answer
+ * to that nested send comes later, from the loop. */
+static void test_rx_inline_not_reentered(void)
+{
+	static struct ctx c;
+
+	if (ctx_open_cfg(&c, "slirp", on_rx_drain, NETBE_CFG_RX_INLINE)) {
+		CHECK(0);
+		return;
+	}
+	netbe_rx_enable(c.be);
+	c.resend = true;
+	CHECK_EQ(send_arp_burst(&c, 1), 1);
+	CHECK_EQ(c.inline_calls, 1);
+	CHECK_EQ(c.replies, 1);
+	CHECK(wait_replies(&c, 2));
+	CHECK_EQ(c.max_depth, 1);
+	ctx_close(&c);
+}
+
+/* rx_disable holds inline callbacks too; the answers stay queued. */
+static void test_rx_inline_respects_rx_disable(void)
+{
+	static struct ctx c;
+	struct iovec iov = { c.buf, sizeof(c.buf) };
+	unsigned i;
+
+	if (ctx_open_cfg(&c, "slirp", on_rx_drain, NETBE_CFG_RX_INLINE)) {
+		CHECK(0);
+		return;
+	}
+	CHECK_EQ(send_arp_burst(&c, 2), 2);
+	CHECK_EQ(c.rx_calls, 0);
+	for (i = 0; i < 2; i++) {
+		ssize_t n = netbe_recv(c.be, &iov, 1);
+
+		CHECK(n > 0 && is_arp_reply(c.buf, (size_t)n, NULL));
+	}
 	ctx_close(&c);
 }
 
@@ -623,6 +769,10 @@ int main(void)
 	netbe_set_log(quiet_log, NULL, NETBE_LOG_ERR);
 	RUN(test_dhcp_offer);
 	RUN(test_arp_reply_and_rx_callback);
+	RUN(test_rx_inline_answers_within_send);
+	RUN(test_rx_inline_off_waits_for_loop);
+	RUN(test_rx_inline_not_reentered);
+	RUN(test_rx_inline_respects_rx_disable);
 	RUN(test_tcp_to_host);
 	RUN(test_hostfwd_syn);
 	RUN(test_udp_round_trip);

@@ -412,6 +412,9 @@ static void bad_arguments(void)
 	CHECK_STR_CONTAINS(netbe_last_error(), "loop adapter");
 	CHECK_EQ(netbe_open(&be, "null,offload=maybe", NULL, netbe_epoll_loop(ep)), -EINVAL);
 	CHECK_STR_CONTAINS(netbe_last_error(), "expected one of auto, native, soft, off");
+	CHECK_EQ(netbe_open(&be, "null", &(struct netbe_config){ .flags = 1u << 30 },
+			    netbe_epoll_loop(ep)), -EINVAL);
+	CHECK_STR_CONTAINS(netbe_last_error(), "unknown flags 0x40000000");
 	CHECK_EQ(netbe_open(&be, "null", NULL, netbe_epoll_loop(ep)), 0);
 	CHECK_EQ(netbe_send(NULL, &iov, 1), -EINVAL);
 	CHECK_EQ(netbe_send(be, NULL, 1), -EINVAL);
