@@ -43,6 +43,8 @@ struct direction {
 	struct netbe_frame frames[PATCH_BURST];
 	struct iovec iov[PATCH_BURST];
 	unsigned pend_off, pend_n;   /* received but not yet sent */
+	unsigned burst;              /* frames per receive: 1 or PATCH_BURST */
+	bool answered;               /* the sink answered inline during a send */
 	bool busy;                   /* inside pump() or on_tx()'s flush */
 };
 
@@ -90,6 +92,8 @@ static bool flush(struct direction *d)
 		d->pend_off += (unsigned)ret;
 		d->pend_n -= (unsigned)ret;
 	}
+	d->burst = d->answered ? 1 : PATCH_BURST;
+	d->answered = false;
 	return true;
 }
 
@@ -100,9 +104,9 @@ static int receive(struct direction *d)
 	unsigned i;
 	int n;
 
-	for (i = 0; i < PATCH_BURST; i++)
+	for (i = 0; i < d->burst; i++)
 		d->iov[i].iov_len = PATCH_BUF;
-	n = netbe_recv_burst(d->src, d->frames, PATCH_BURST);
+	n = netbe_recv_burst(d->src, d->frames, d->burst);
 	for (i = 0; n > 0 && i < (unsigned)n; i++)
 		d->iov[i].iov_len = (size_t)d->frames[i].result;
 	return n;
@@ -129,7 +133,7 @@ static void pump_bursts(struct direction *d)
 			return;
 		d->pend_off = 0;
 		d->pend_n = (unsigned)n;
-		if (n < PATCH_BURST)
+		if ((unsigned)n < d->burst)
 			break;  /* the source ran dry */
 	}
 	if (!flush(d))
@@ -160,7 +164,13 @@ static struct direction *dir_from(struct patch *p, struct netbe *src)
 
 static void on_rx(struct netbe *be, void *opaque)
 {
-	pump(dir_from(opaque, be));
+	struct direction *d = dir_from(opaque, be);
+	struct direction *back = d == &((struct patch *)opaque)->ab ?
+				 &((struct patch *)opaque)->ba : &((struct patch *)opaque)->ab;
+
+	if (back->busy)
+		back->answered = true;  /* called inline from back's send */
+	pump(d);
 }
 
 static void on_tx(struct netbe *be, void *opaque)
@@ -244,6 +254,7 @@ static int dir_init(struct direction *d, struct patch *p, struct netbe *src,
 	d->src = src;
 	d->dst = dst;
 	d->src_spec = src_spec;
+	d->burst = PATCH_BURST;
 	for (i = 0; i < PATCH_BURST; i++) {
 		d->iov[i].iov_base = malloc(PATCH_BUF);
 		if (!d->iov[i].iov_base)

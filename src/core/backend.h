@@ -104,6 +104,9 @@ struct netbe {
 	unsigned tx_events;        /* backend: events tx_fd waits for */
 
 	bool link_down;            /* backend: set through netbe_set_link() */
+	bool auto_native_only;     /* backend: offload=auto offers only native
+				    * offloads (software ones cost more than
+				    * they save with this backend's setup) */
 	uint64_t features;         /* negotiated */
 	unsigned fe_hdr_len;       /* frontend header length */
 

@@ -479,6 +479,10 @@ NETBE_EXPORT uint64_t netbe_get_cap(struct netbe *be)
 	if (!be)
 		return 0;
 	switch (be->core->offload) {
+	case OFFLOAD_AUTO:
+		if (!be->auto_native_only)
+			return be->core->native | SOFT_CAPS | NETBE_F_MRG_RXBUF;
+		/* fall through */
 	case OFFLOAD_NATIVE:
 		return be->native_caps | NETBE_F_MRG_RXBUF;
 	case OFFLOAD_OFF:
