@@ -17,6 +17,8 @@
  * (NETBE_CFG_RX_INLINE): slirp's ACK for a guest's TCP segment is written
  * back before the next segment is fed in, which is what keeps a
  * namespace's TCP window open; a direction is never pumped re-entrantly.
+ * A direction whose sink answered during its last send receives one frame
+ * at a time, so each answer goes back before the next frame is read.
  * --busy-poll makes the loop spin for a while after traffic instead of
  * sleeping (netbe_epoll_set_busy_poll), for poll-mode comparisons and
  * latency.
@@ -162,21 +164,23 @@ static struct direction *dir_from(struct patch *p, struct netbe *src)
 	return src == p->a ? &p->ab : &p->ba;
 }
 
+static struct direction *dir_into(struct patch *p, struct netbe *dst)
+{
+	return dst == p->a ? &p->ba : &p->ab;
+}
+
 static void on_rx(struct netbe *be, void *opaque)
 {
-	struct direction *d = dir_from(opaque, be);
-	struct direction *back = d == &((struct patch *)opaque)->ab ?
-				 &((struct patch *)opaque)->ba : &((struct patch *)opaque)->ab;
+	struct direction *back = dir_into(opaque, be);
 
 	if (back->busy)
 		back->answered = true;  /* called inline from back's send */
-	pump(d);
+	pump(dir_from(opaque, be));
 }
 
 static void on_tx(struct netbe *be, void *opaque)
 {
-	struct patch *p = opaque;
-	struct direction *d = be == p->a ? &p->ba : &p->ab;
+	struct direction *d = dir_into(opaque, be);
 	bool done;
 
 	if (d->busy)
