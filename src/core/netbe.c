@@ -40,7 +40,7 @@
  * then drops tx_lock and calls the rx callback before the next chunk, so
  * a backend that returns after each frame with an answer gets each answer
  * delivered before the next frame goes in. The callback is never entered
- * twice: anything it cannot take now becomes an ordinary loop kick.
+ * twice: an answer that comes while it runs becomes an ordinary loop kick.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -164,42 +164,35 @@ static void tx_ready(struct netbe *be)
 }
 
 /*
- * Frames may be pending: call the frontend's rx callback if it listens,
- * unless that callback is running already (a send from inside it).
- * Return: true when it was called.
+ * Frames may be pending: call the frontend's rx callback if it listens.
+ * The callback is never entered twice: while it runs (a send from inside
+ * it answered), the news goes to the loop instead.
  */
-static bool rx_call(struct netbe *be)
+static void rx_ready(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 
-	if (!c->rx_enabled || !be->cfg.rx_cb ||
-	    __atomic_exchange_n(&c->in_rx_cb, true, __ATOMIC_ACQUIRE))
-		return false;
+	if (!c->rx_enabled || !be->cfg.rx_cb)
+		return;
+	if (__atomic_exchange_n(&c->in_rx_cb, true, __ATOMIC_ACQUIRE)) {
+		rx_kick_loop(be);
+		return;
+	}
 	be->cfg.rx_cb(be, be->cfg.opaque);
 	__atomic_store_n(&c->in_rx_cb, false, __ATOMIC_RELEASE);
-	return true;
-}
-
-/* Frames may be pending: tell the frontend, now or through the loop when
- * its callback is busy. */
-static void rx_ready(struct netbe *be)
-{
-	if (!rx_call(be) && be->core->rx_enabled && be->cfg.rx_cb)
-		rx_kick_loop(be);
 }
 
 /*
  * Hand the answers the backend queued during an inline-rx send to the
  * frontend now, with the send's locks dropped; kicks made meanwhile (by
- * sends from inside the callback) go to the loop. What the callback could
- * not take now (disabled, busy) is left to the loop as a plain kick.
+ * sends from inside the callback) go to the loop. With rx disabled they
+ * wait like any frames: netbe_rx_enable() kicks.
  */
 static void rx_inline(struct netbe *be)
 {
 	be->core->rx_inline_due = false;
 	inline_sender = NULL;
-	if (!rx_call(be))
-		rx_kick_loop(be);
+	rx_ready(be);
 	inline_sender = be;
 }
 
