@@ -2,60 +2,28 @@
 /*
  * patch.c - `netbe patch SPEC_A SPEC_B`: a userspace L2 cable.
  *
- * Theory of operation: the patch is the frontend of both handles. It
- * negotiates, per direction, every offload the receiving side can hand
- * over and the sending side can take (GUEST_x on one, HOST_x on the
- * other), so two taps with vnet headers pass TSO super-frames untouched,
- * and uses one header length on both sides so a received buffer is sent
- * as it is. Each direction owns a burst of full-size buffers: the rx
- * callback of the source receives a burst and sends it to the sink. When
- * the sink refuses (-EAGAIN) the rest of the burst is kept, the source's
- * rx is disabled, and the sink's tx callback resends and re-enables it:
- * back-pressure instead of drops. A backend that fails (a tap deleted)
- * ends the patch with a message and exit code 1; SIGINT/SIGTERM end it
- * with exit code 0. Both print the counters. Both handles deliver inline
- * (NETBE_CFG_RX_INLINE): slirp's ACK for a guest's TCP segment is written
- * back before the next segment is fed in, which is what keeps a
- * namespace's TCP window open; a direction is never pumped re-entrantly.
- * A direction whose sink answered during its last send receives one frame
- * at a time, so each answer goes back before the next frame is read.
+ * The data path (negotiation, bursts, back-pressure, inline answers) is
+ * in cable.c; this file is the command line around it. A backend that
+ * fails (a tap deleted) ends the patch with a message and exit code 1;
+ * SIGINT/SIGTERM end it with exit code 0. Both print the counters, and
+ * per direction how many frames moved in how many receive bursts.
  * --busy-poll makes the loop spin for a while after traffic instead of
  * sleeping (netbe_epoll_set_busy_poll), for poll-mode comparisons and
  * latency.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "cable.h"
 #include "cli.h"
 #include "netbe.h"
 
-#define PATCH_BURST 32
-#define PATCH_BUF (20 + 65535 + 14 + 4)
-#define BURSTS_PER_CALLBACK 8
-
-struct direction {
-	struct patch *patch;
-	struct netbe *src, *dst;
-	const char *src_spec;
-	struct netbe_frame frames[PATCH_BURST];
-	struct iovec iov[PATCH_BURST];
-	unsigned pend_off, pend_n;   /* received but not yet sent */
-	unsigned burst;              /* frames per receive: 1 or PATCH_BURST */
-	bool answered;               /* the sink answered inline during a send */
-	bool busy;                   /* inside pump() or on_tx()'s flush */
-};
-
 struct patch {
 	struct netbe_epoll *ep;
-	struct netbe *a, *b;
+	struct cable *cable;
 	const char *spec_a, *spec_b;
-	struct direction ab, ba;
-	int exit_code;
 };
 
 static struct netbe_epoll *signal_loop;
@@ -65,217 +33,6 @@ static void on_signal(int sig)
 	(void)sig;
 	if (signal_loop)
 		netbe_epoll_stop(signal_loop);
-}
-
-/* Stop the patch because a backend failed. */
-static void patch_fail(struct patch *p, const char *spec, const char *what,
-		       int err)
-{
-	if (!p->exit_code)
-		fprintf(stderr, "patch: %s: %s failed: %s (%s)\n", spec, what,
-			strerror(-err), netbe_last_error());
-	p->exit_code = 1;
-	netbe_epoll_stop(p->ep);
-}
-
-/* Send the pending frames of @d. Return: true when none is left. */
-static bool flush(struct direction *d)
-{
-	while (d->pend_n) {
-		int ret = netbe_send_burst(d->dst, d->frames + d->pend_off, d->pend_n);
-
-		if (ret == -EAGAIN)
-			return false;
-		if (ret < 0) {
-			patch_fail(d->patch, d->dst == d->patch->a ? d->patch->spec_a
-				   : d->patch->spec_b, "send", ret);
-			return false;
-		}
-		d->pend_off += (unsigned)ret;
-		d->pend_n -= (unsigned)ret;
-	}
-	d->burst = d->answered ? 1 : PATCH_BURST;
-	d->answered = false;
-	return true;
-}
-
-/* Receive a burst into d's buffers, each sized to its frame afterwards.
- * Return: frames received or -errno. */
-static int receive(struct direction *d)
-{
-	unsigned i;
-	int n;
-
-	for (i = 0; i < d->burst; i++)
-		d->iov[i].iov_len = PATCH_BUF;
-	n = netbe_recv_burst(d->src, d->frames, d->burst);
-	for (i = 0; n > 0 && i < (unsigned)n; i++)
-		d->iov[i].iov_len = (size_t)d->frames[i].result;
-	return n;
-}
-
-/* Move bursts from d->src to d->dst until the source is empty, the sink
- * is full, or the per-callback budget is spent. */
-static void pump_bursts(struct direction *d)
-{
-	unsigned round;
-	int n;
-
-	for (round = 0; round < BURSTS_PER_CALLBACK; round++) {
-		if (!flush(d)) {
-			netbe_rx_disable(d->src);
-			return;
-		}
-		n = receive(d);
-		if (n < 0) {
-			patch_fail(d->patch, d->src_spec, "receive", n);
-			return;
-		}
-		if (n == 0)
-			return;
-		d->pend_off = 0;
-		d->pend_n = (unsigned)n;
-		if ((unsigned)n < d->burst)
-			break;  /* the source ran dry */
-	}
-	if (!flush(d))
-		netbe_rx_disable(d->src);
-}
-
-/*
- * pump() - pump_bursts() unless @d is already being pumped further up the
- * stack: with inline receive, a send can call back into the other
- * direction, whose send can call back into this one. The nested call
- * leaves the frames to a loop round (rx_enable kicks the source).
- */
-static void pump(struct direction *d)
-{
-	if (d->busy) {
-		netbe_rx_enable(d->src);
-		return;
-	}
-	d->busy = true;
-	pump_bursts(d);
-	d->busy = false;
-}
-
-static struct direction *dir_from(struct patch *p, struct netbe *src)
-{
-	return src == p->a ? &p->ab : &p->ba;
-}
-
-static struct direction *dir_into(struct patch *p, struct netbe *dst)
-{
-	return dst == p->a ? &p->ba : &p->ab;
-}
-
-static void on_rx(struct netbe *be, void *opaque)
-{
-	struct direction *back = dir_into(opaque, be);
-
-	if (back->busy)
-		back->answered = true;  /* called inline from back's send */
-	pump(dir_from(opaque, be));
-}
-
-static void on_tx(struct netbe *be, void *opaque)
-{
-	struct direction *d = dir_into(opaque, be);
-	bool done;
-
-	if (d->busy)
-		return;  /* the flush further up the stack goes on */
-	d->busy = true;
-	done = flush(d);
-	d->busy = false;
-	if (done)
-		netbe_rx_enable(d->src);
-}
-
-static void on_link(struct netbe *be, int up, void *opaque)
-{
-	struct patch *p = opaque;
-
-	printf("patch: %s: link %s\n", be == p->a ? p->spec_a : p->spec_b,
-	       up ? "up" : "down");
-	fflush(stdout);
-}
-
-/* The offload pairs: what a receiving side hands over (GUEST_x) and what
- * a sending side takes (HOST_x). */
-static const uint64_t offload_pairs[][2] = {
-	{ NETBE_F_GUEST_CSUM, NETBE_F_CSUM },
-	{ NETBE_F_GUEST_TSO4, NETBE_F_HOST_TSO4 },
-	{ NETBE_F_GUEST_TSO6, NETBE_F_HOST_TSO6 },
-	{ NETBE_F_GUEST_ECN, NETBE_F_HOST_ECN },
-	{ NETBE_F_GUEST_UFO, NETBE_F_HOST_UFO },
-	{ NETBE_F_GUEST_USO4 | NETBE_F_GUEST_USO6, NETBE_F_HOST_USO },
-};
-
-/* Features for frames flowing from @rx_caps's side to @tx_caps's side:
- * *@rx_f gets the GUEST bits, *@tx_f the HOST bits. */
-static void negotiate_dir(uint64_t rx_caps, uint64_t tx_caps, uint64_t *rx_f,
-			  uint64_t *tx_f)
-{
-	unsigned i;
-
-	for (i = 0; i < sizeof(offload_pairs) / sizeof(offload_pairs[0]); i++) {
-		uint64_t g = rx_caps & offload_pairs[i][0];
-
-		if (g && (tx_caps & offload_pairs[i][1])) {
-			*rx_f |= g;
-			*tx_f |= offload_pairs[i][1];
-		}
-	}
-}
-
-/* Fix the richest common setting on both handles. Return: 0 or -errno. */
-static int negotiate(struct patch *p)
-{
-	uint64_t ca = netbe_get_cap(p->a), cb = netbe_get_cap(p->b);
-	uint64_t fa = 0, fb = 0;
-	unsigned hdr;
-	int ret;
-
-	negotiate_dir(ca, cb, &fa, &fb);
-	negotiate_dir(cb, ca, &fb, &fa);
-	hdr = (fa | fb) ? NETBE_VNET_HDR_LEN_MRG : 0;
-	ret = netbe_set_cap(p->a, fa, hdr);
-	if (!ret)
-		ret = netbe_set_cap(p->b, fb, hdr);
-	if (!ret)
-		printf("patch: offloads A 0x%llx B 0x%llx, header %u bytes\n",
-		       (unsigned long long)fa, (unsigned long long)fb, hdr);
-	return ret;
-}
-
-static int dir_init(struct direction *d, struct patch *p, struct netbe *src,
-		    struct netbe *dst, const char *src_spec)
-{
-	unsigned i;
-
-	d->patch = p;
-	d->src = src;
-	d->dst = dst;
-	d->src_spec = src_spec;
-	d->burst = PATCH_BURST;
-	for (i = 0; i < PATCH_BURST; i++) {
-		d->iov[i].iov_base = malloc(PATCH_BUF);
-		if (!d->iov[i].iov_base)
-			return -ENOMEM;
-		d->iov[i].iov_len = PATCH_BUF;
-		d->frames[i].iov = &d->iov[i];
-		d->frames[i].iovcnt = 1;
-	}
-	return 0;
-}
-
-static void dir_fini(struct direction *d)
-{
-	unsigned i;
-
-	for (i = 0; i < PATCH_BURST; i++)
-		free(d->iov[i].iov_base);
 }
 
 /* Print one handle's counters on one line. */
@@ -298,12 +55,29 @@ static void print_stats(const char *label, const char *spec, struct netbe *be)
 	fflush(stdout);
 }
 
+/* Print both handles' counters. */
+static void print_ends(struct patch *p)
+{
+	print_stats("A", p->spec_a, cable_end(p->cable, false));
+	print_stats("B", p->spec_b, cable_end(p->cable, true));
+}
+
+/* Print, per direction, the frames moved and the bursts that moved them. */
+static void print_flows(struct patch *p)
+{
+	struct cable_flow ab, ba;
+
+	cable_get_flow(p->cable, true, &ab);
+	cable_get_flow(p->cable, false, &ba);
+	printf("A->B: %llu frames in %llu bursts, B->A: %llu frames in %llu bursts\n",
+	       (unsigned long long)ab.frames, (unsigned long long)ab.bursts,
+	       (unsigned long long)ba.frames, (unsigned long long)ba.bursts);
+	fflush(stdout);
+}
+
 static void on_stats_timer(void *opaque)
 {
-	struct patch *p = opaque;
-
-	print_stats("A", p->spec_a, p->a);
-	print_stats("B", p->spec_b, p->b);
+	print_ends(opaque);
 }
 
 /* Arm the periodic --stats timer. Return: the timer handle or NULL. */
@@ -319,34 +93,26 @@ static void *stats_timer(struct patch *p, unsigned seconds)
 	return t;
 }
 
-/* Open both ends and wire the directions. Return: 0 or an exit code. */
-static int patch_open(struct patch *p)
+/* Run the cable until a signal or a failure. Return: the exit code. */
+static int patch_run(struct patch *p, unsigned stats, unsigned busy_us)
 {
-	struct netbe_config cfg = { .rx_cb = on_rx, .tx_cb = on_tx, .opaque = p,
-				    .link_cb = on_link, .flags = NETBE_CFG_RX_INLINE };
-	const struct netbe_loop *l;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int ret;
 
-	if (netbe_epoll_new(&p->ep))
-		return 1;
-	l = netbe_epoll_loop(p->ep);
-	if (netbe_open(&p->a, p->spec_a, &cfg, l) ||
-	    netbe_open(&p->b, p->spec_b, &cfg, l) || negotiate(p))
-		return 1;
-	if (dir_init(&p->ab, p, p->a, p->b, p->spec_a) ||
-	    dir_init(&p->ba, p, p->b, p->a, p->spec_b)) {
-		fprintf(stderr, "patch: out of memory for buffers\n");
-		return 1;
-	}
-	return 0;
-}
-
-static void patch_close(struct patch *p)
-{
-	dir_fini(&p->ab);
-	dir_fini(&p->ba);
-	netbe_close(p->a);
-	netbe_close(p->b);
-	netbe_epoll_free(p->ep);
+	signal_loop = p->ep;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	stats_timer(p, stats);
+	netbe_epoll_set_busy_poll(p->ep, busy_us);
+	printf("patch: ready\n");
+	fflush(stdout);
+	cable_start(p->cable);
+	ret = netbe_epoll_run(p->ep) < 0 || cable_failed(p->cable);
+	print_ends(p);
+	print_flows(p);
+	signal_loop = NULL;
+	return ret;
 }
 
 static int usage(void)
@@ -409,27 +175,11 @@ int netbe_cmd_patch(int argc, char **argv)
 	ret = parse_args(argc, argv, &p, &stats, &busy_us);
 	if (ret)
 		return ret;
-	ret = patch_open(&p);
-	if (!ret) {
-		struct sigaction sa = { .sa_handler = on_signal };
-
-		signal_loop = p.ep;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		signal(SIGPIPE, SIG_IGN);
-		stats_timer(&p, stats);
-		netbe_epoll_set_busy_poll(p.ep, busy_us);
-		printf("patch: ready\n");
-		fflush(stdout);
-		netbe_rx_enable(p.a);
-		netbe_rx_enable(p.b);
-		if (netbe_epoll_run(p.ep) < 0 && !p.exit_code)
-			p.exit_code = 1;
-		ret = p.exit_code;
-		print_stats("A", p.spec_a, p.a);
-		print_stats("B", p.spec_b, p.b);
-		signal_loop = NULL;
-	}
-	patch_close(&p);
+	if (netbe_epoll_new(&p.ep))
+		return 1;
+	ret = cable_open(&p.cable, p.ep, p.spec_a, p.spec_b) ? 1
+	      : patch_run(&p, stats, busy_us);
+	cable_close(p.cable);
+	netbe_epoll_free(p.ep);
 	return ret;
 }

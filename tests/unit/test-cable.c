@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-cable.c - the data path of `netbe patch`, driven in-process.
+ *
+ * Theory of operation: each test opens a cable between one end of a
+ * "pair:" backend and a sink (slirp, which answers ARP inline, or null,
+ * which never answers), holds the other pair end itself as the "guest",
+ * sends frames through it and dispatches the shared epoll loop until the
+ * expected replies came back. The cable's per-direction flow counters
+ * then tell how the source was read: one frame per burst toward a sink
+ * that answers (each answer goes back before the next frame is read),
+ * whole bursts toward one that does not.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cable.h"
+#include "guestproto.h"
+#include "harness.h"
+#include "netbe.h"
+
+#define MAX_ROUNDS 300   /* dispatches of up to 10 ms each */
+#define GW_IP 0x0a000202u
+#define GUEST_IP 0x0a00020fu
+
+static const uint8_t guest_mac[GP_ETH_ALEN] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t bcast[GP_ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static unsigned pair_seq;
+
+struct rig {
+	struct netbe_epoll *ep;
+	struct netbe *guest;      /* the test's pair end */
+	struct cable *cable;      /* A: the other pair end, B: the sink */
+	unsigned arp_replies;
+};
+
+/** rig_open() - a cable from a fresh pair to @sink_spec, the test holding
+ * the pair's first end. Return: 0 or -errno. */
+static int rig_open(struct rig *r, const char *sink_spec)
+{
+	struct netbe_config cfg = { 0 };
+	char spec[48];
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(spec, sizeof(spec), "pair:cable-%d-%u", (int)getpid(), ++pair_seq);
+	ret = netbe_epoll_new(&r->ep);
+	if (!ret)
+		ret = netbe_open(&r->guest, spec, &cfg, netbe_epoll_loop(r->ep));
+	if (!ret)
+		ret = cable_open(&r->cable, r->ep, spec, sink_spec);
+	if (!ret)
+		cable_start(r->cable);
+	return ret;
+}
+
+static void rig_close(struct rig *r)
+{
+	cable_close(r->cable);
+	netbe_close(r->guest);
+	netbe_epoll_free(r->ep);
+}
+
+/** send_arp_requests() - the guest asks @n times who has the gateway. */
+static void send_arp_requests(struct rig *r, unsigned n)
+{
+	struct gp_arp a = { .op = GP_ARP_REQUEST, .spa = GUEST_IP, .tpa = GW_IP };
+	uint8_t f[64];
+	ssize_t len;
+	unsigned i;
+
+	memcpy(a.sha, guest_mac, sizeof(a.sha));
+	len = gp_build_arp(f, sizeof(f), bcast, &a);
+	CHECK(len > 0);
+	for (i = 0; i < n && len > 0; i++) {
+		struct iovec iov = { f, (size_t)len };
+
+		CHECK_EQ(netbe_send(r->guest, &iov, 1), len);
+	}
+}
+
+/** drain_guest() - count the ARP replies waiting at the guest's end. */
+static void drain_guest(struct rig *r)
+{
+	uint8_t buf[2048];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct gp_frame f;
+	ssize_t n;
+
+	while ((n = netbe_recv(r->guest, &iov, 1)) > 0)
+		if (gp_parse_frame(buf, (size_t)n, &f) == GP_KIND_ARP &&
+		    f.arp.op == GP_ARP_REPLY && f.arp.spa == GW_IP)
+			r->arp_replies++;
+}
+
+/** wait_replies() - dispatch until the guest holds @n ARP replies in all.
+ * Return: true if it does. */
+static bool wait_replies(struct rig *r, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_ROUNDS && r->arp_replies < n; i++) {
+		netbe_epoll_dispatch(r->ep, 10);
+		drain_guest(r);
+	}
+	return r->arp_replies >= n;
+}
+
+/** wait_frames() - dispatch until the cable moved @n frames from A to B.
+ * Return: true if it did. */
+static bool wait_frames(struct rig *r, unsigned n)
+{
+	struct cable_flow fl = { 0 };
+	unsigned i;
+
+	for (i = 0; i < MAX_ROUNDS && fl.frames < n; i++) {
+		netbe_epoll_dispatch(r->ep, 10);
+		cable_get_flow(r->cable, true, &fl);
+	}
+	return fl.frames >= n;
+}
+
+/* slirp answers every ARP request inline. Once it has answered, the cable
+ * takes the guest's frames one per burst even when three wait at once:
+ * four requests, four bursts. */
+static void test_answered_sink_one_frame_per_burst(void)
+{
+	struct cable_flow fl;
+	struct rig r;
+
+	if (rig_open(&r, "slirp")) {
+		CHECK(0);
+		rig_close(&r);
+		return;
+	}
+	send_arp_requests(&r, 1);
+	CHECK(wait_replies(&r, 1));
+	send_arp_requests(&r, 3);
+	CHECK(wait_replies(&r, 4));
+	cable_get_flow(r.cable, true, &fl);
+	CHECK_EQ(fl.frames, 4);
+	CHECK_EQ(fl.bursts, 4);
+	CHECK(!cable_failed(r.cable));
+	rig_close(&r);
+}
+
+/* null never answers: frames waiting together go in one burst. */
+static void test_silent_sink_takes_bursts(void)
+{
+	struct cable_flow fl;
+	struct rig r;
+
+	if (rig_open(&r, "null")) {
+		CHECK(0);
+		rig_close(&r);
+		return;
+	}
+	send_arp_requests(&r, 1);
+	CHECK(wait_frames(&r, 1));
+	send_arp_requests(&r, 3);
+	CHECK(wait_frames(&r, 4));
+	cable_get_flow(r.cable, true, &fl);
+	CHECK_EQ(fl.frames, 4);
+	CHECK_EQ(fl.bursts, 2);
+	rig_close(&r);
+}
+
+int main(void)
+{
+	if (CABLE_TEST_SLIRP)
+		RUN(test_answered_sink_one_frame_per_burst);
+	else
+		SKIP(test_answered_sink_one_frame_per_burst, "slirp backend not built");
+	RUN(test_silent_sink_takes_bursts);
+	return harness_done();
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cable.h - two netbe handles wired back to back on one epoll loop: the
+ * data path of `netbe patch`, apart from its command line so that tests
+ * can drive it in-process.
+ */
+#ifndef NETBE_CABLE_H
+#define NETBE_CABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netbe.h"
+
+struct cable;
+
+/* What one direction moved: frames, and the receive calls that got them. */
+struct cable_flow {
+	uint64_t frames;
+	uint64_t bursts;
+};
+
+/**
+ * cable_open() - open @spec_a and @spec_b on @ep, fix the richest common
+ * header and offload setting (printed as one "patch: offloads" line) and
+ * allocate each direction's buffers. Traffic starts with cable_start().
+ * Return: 0, or -errno after printing what failed on stderr.
+ */
+int cable_open(struct cable **out, struct netbe_epoll *ep, const char *spec_a,
+	       const char *spec_b);
+
+/** cable_start() - enable receive on both ends. */
+void cable_start(struct cable *c);
+
+/** cable_failed() - Return: true once a backend failed; the cable then
+ * stopped the loop and printed why. */
+bool cable_failed(const struct cable *c);
+
+/** cable_end() - Return: end A's handle (@b false) or end B's. */
+struct netbe *cable_end(const struct cable *c, bool b);
+
+/** cable_get_flow() - what moved from A to B (@a_to_b) or from B to A. */
+void cable_get_flow(const struct cable *c, bool a_to_b, struct cable_flow *f);
+
+/** cable_close() - close both ends and free @c; NULL is a no-op. */
+void cable_close(struct cable *c);
+
+#endif /* NETBE_CABLE_H */
