@@ -112,6 +112,17 @@ tap_to() {
 		ip -n "$3" link set "$2" name "$4" && host_cfg "$3" "$4" "$5" "$6"
 }
 
+# wait_addr NS ADDR: until ADDR is configured in NS (10 s at most).
+wait_addr() {
+	local i
+	for i in $(seq 100); do
+		ip -n "$1" addr show 2>/dev/null | grep -q "inet $2/" && return 0
+		sleep 0.1
+	done
+	echo "  no address $2 in the guest namespace"
+	return 1
+}
+
 # tap_ends TAP_A TAP_B: move the forwarder's taps from $NF to the ends.
 tap_ends() {
 	tap_to $NF "$1" $NA tA $MACA $IPA && tap_to $NF "$2" $NB tB $MACB $IPB &&

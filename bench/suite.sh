@@ -120,17 +120,6 @@ vde_case() {
 	ns_cleanup
 }
 
-# wait_addr NS ADDR: until ADDR is configured in NS (10 s at most).
-wait_addr() {
-	local i
-	for i in $(seq 100); do
-		ip -n "$1" addr show 2>/dev/null | grep -q "inet $2/" && return 0
-		sleep 0.1
-	done
-	echo "  no address $2 in the guest namespace"
-	return 1
-}
-
 # rootless_case LABEL KIND [SERVER_CPU]: the user-mode stack KIND
 # (netbe|slirp4netns|pasta) runs in the "host" namespace nsH for the guest
 # namespace $NG; the stack's gateway 10.0.2.2 leads to nsH's loopback,
