@@ -152,16 +152,19 @@ static void pump(struct direction *d)
 	d->busy = false;
 }
 
+/* Return: the direction that reads from @src. */
 static struct direction *dir_from(struct cable *c, struct netbe *src)
 {
 	return src == c->a ? &c->ab : &c->ba;
 }
 
+/* Return: the direction that sends into @dst. */
 static struct direction *dir_into(struct cable *c, struct netbe *dst)
 {
 	return dst == c->a ? &c->ba : &c->ab;
 }
 
+/* @be has frames: note an inline answer, then pump them across. */
 static void on_rx(struct netbe *be, void *opaque)
 {
 	struct direction *back = dir_into(opaque, be);
@@ -171,6 +174,8 @@ static void on_rx(struct netbe *be, void *opaque)
 	pump(dir_from(opaque, be));
 }
 
+/* @be takes frames again: resend what it refused, then let its source
+ * receive again. */
 static void on_tx(struct netbe *be, void *opaque)
 {
 	struct direction *d = dir_into(opaque, be);
@@ -185,6 +190,7 @@ static void on_tx(struct netbe *be, void *opaque)
 		netbe_rx_enable(d->src);
 }
 
+/* Say that @be's link went up or down. */
 static void on_link(struct netbe *be, int up, void *opaque)
 {
 	struct cable *c = opaque;
@@ -265,6 +271,7 @@ static int dir_init(struct direction *d, struct cable *c, struct netbe *src,
 	return 0;
 }
 
+/* Free d's buffers. */
 static void dir_fini(struct direction *d)
 {
 	unsigned i;

@@ -28,6 +28,7 @@ struct patch {
 
 static struct netbe_epoll *signal_loop;
 
+/* SIGINT/SIGTERM: stop the loop; patch_run() then prints the counters. */
 static void on_signal(int sig)
 {
 	(void)sig;

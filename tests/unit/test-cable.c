@@ -56,6 +56,7 @@ static int rig_open(struct rig *r, const char *sink_spec)
 	return ret;
 }
 
+/** rig_close() - close what rig_open() opened, also after it failed. */
 static void rig_close(struct rig *r)
 {
 	cable_close(r->cable);
