@@ -208,6 +208,12 @@ tcp_runs() {
 	wait $spid 2>/dev/null
 }
 
+# cpu_ns PID: CPU ns the process has run, all threads, as a plain integer
+# (awk's print would turn sums past 2^31 into 6-digit e-notation).
+cpu_ns() {
+	awk '{ s += $1 } END { printf "%.0f\n", s }' /proc/$1/task/*/schedstat 2>/dev/null
+}
+
 # sample: "time rx tx cpu" now: rx at nsB's interface, tx (sent +
 # dropped) at nsA's, the forwarder's CPU ns (0 without a forwarder pid).
 sample() {
@@ -216,8 +222,7 @@ sample() {
 	t=$EPOCHREALTIME
 	tx=$(ip netns exec $NA cat /sys/class/net/$IFA/statistics/tx_packets)
 	txd=$(ip netns exec $NA cat /sys/class/net/$IFA/statistics/tx_dropped)
-	[ -n "$FWPID" ] && [ -d /proc/$FWPID ] &&
-		cpu=$(awk '{ s += $1 } END { print s + 0 }' /proc/$FWPID/task/*/schedstat 2>/dev/null)
+	[ -n "$FWPID" ] && [ -d /proc/$FWPID ] && cpu=$(cpu_ns $FWPID)
 	echo "$t $rx $((tx + txd)) $cpu"
 }
 

@@ -42,11 +42,6 @@ steal() {
 	awk '$1 == "cpu" { print $9 }' /proc/stat
 }
 
-# cpu_ns PID: CPU ns the process has run (all threads).
-cpu_ns() {
-	awk '{ s += $1 } END { printf "%.0f\n", s }' /proc/$1/task/*/schedstat 2>/dev/null
-}
-
 # start_stack KIND: the stack in $NH for the guest $NG, on CPU1; once the
 # guest is configured, sets FWPID.
 start_stack() {
