@@ -21,16 +21,24 @@
 # Everything runs in namespaces named with this script's pid, deleted on
 # exit (lib.sh); nothing is changed in the initial namespace.
 #
+# INSN=1 instead runs each stack once under valgrind's callgrind and
+# prints the user-space instructions per guest TCP segment, split into
+# libslirp, memcpy and the stack's own code: both stacks run the same
+# libslirp, so the last column is what each adds, and unlike Gbit/s it
+# does not move with the placement state or the steal time.
+#
 # usage: flock /tmp/netbe-heavy.lock bench/rootless.sh [BUILD_DIR]   (as root)
-# env: N rounds (10), T iperf3 seconds (4), STEAL_MAX (60)
+# env: N rounds (10), T iperf3 seconds (4), STEAL_MAX (60), INSN (0)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "rootless: no build dir ${1:-$ROOT/build}"; exit 1; }
 CLI=$BUILD/tools/netbe
-N=${N:-10} T=${T:-4} STEAL_MAX=${STEAL_MAX:-60} PIN=1
+N=${N:-10} T=${T:-4} STEAL_MAX=${STEAL_MAX:-60} INSN=${INSN:-0} PIN=1 WRAP=
 [ "$(id -u)" = 0 ] || { echo "rootless: needs root (network namespaces)"; exit 1; }
 [ -x "$CLI" ] || { echo "rootless: build first ($CLI missing)"; exit 1; }
-for tool in iperf3 slirp4netns; do
+TOOLS="iperf3 slirp4netns"
+[ "$INSN" = 1 ] && TOOLS="$TOOLS valgrind callgrind_control callgrind_annotate"
+for tool in $TOOLS; do
 	command -v $tool >/dev/null || { echo "rootless: $tool not installed (scripts/setup.sh --bench)"; exit 1; }
 done
 . "$ROOT/bench/lib.sh"
@@ -48,12 +56,12 @@ start_stack() {
 	local ret
 	case $1 in
 	netbe)
-		bg ip netns exec $NH timeout 600 $FW "$CLI" patch tap:t0,mtu=65520 slirp,mtu=65520 \
+		bg ip netns exec $NH timeout 600 $FW $WRAP "$CLI" patch tap:t0,mtu=65520 slirp,mtu=65520 \
 			>/dev/null 2>&1
 		tap_to $NH t0 $NG t0 02:00:00:00:00:0f 10.0.2.15 &&
 			ip -n $NG route add default via 10.0.2.2 ;;
 	slirp4netns)
-		bg ip netns exec $NH timeout 600 $FW slirp4netns --configure --mtu=65520 \
+		bg ip netns exec $NH timeout 600 $FW $WRAP slirp4netns --configure --mtu=65520 \
 			--netns-type=path /run/netns/$NG tap0 >/dev/null 2>&1
 		wait_addr $NG 10.0.2.100 ;;
 	esac
@@ -87,6 +95,57 @@ except Exception as e:
 	fi
 	ns_cleanup
 }
+
+# guest_segments: frames the guest has sent into its tap so far.
+guest_segments() {
+	ip netns exec $NG cat /sys/class/net/"$1"/statistics/tx_packets
+}
+
+# insn_run KIND: one run of KIND under callgrind, counting from the start
+# of the iperf3 client; prints "KIND segments libslirp memcpy own total"
+# in instructions per guest segment.
+insn_run() {
+	local out=$TMPD/callgrind.$1 dev=t0 s0 s1
+	[ "$1" = slirp4netns ] && dev=tap0
+	ns_make $NH $NG || { echo "$1 NaN"; return; }
+	bg ip netns exec $NH $FW iperf3 -s -B 127.0.0.1 >/dev/null 2>&1
+	WRAP="valgrind -q --tool=callgrind --callgrind-out-file=$out"
+	if start_stack "$1" && sleep 0.5 && callgrind_control -z "$FWPID" >/dev/null 2>&1; then
+		s0=$(guest_segments $dev)
+		ip netns exec $NG timeout $((T + 10)) $TR iperf3 -c 10.0.2.2 -t "$T" >/dev/null 2>&1
+		s1=$(guest_segments $dev)
+	fi
+	WRAP=""
+	ns_cleanup
+	[ -s "$out" ] && [ -n "$s1" ] || { echo "$1 NaN"; echo "rootless: $1 under callgrind failed" >&2; return; }
+	callgrind_annotate --inclusive=no --threshold=100 "$out" | python3 -c '
+import re, sys
+kind, segs = sys.argv[1], int(sys.argv[2])
+total = slirp = copy = 0
+for line in sys.stdin:
+	m = re.match(r"\s*([\d,]+) \(.*?\)\s+(.*?)\s*(?:\[(.*)\])?$", line)
+	if not m:
+		continue
+	n, fn, obj = int(m.group(1).replace(",", "")), m.group(2), m.group(3) or ""
+	if fn == "PROGRAM TOTALS":
+		total = n
+	elif "libslirp" in obj:
+		slirp += n
+	elif re.search("memmove|memcpy", fn):
+		copy += n
+print("%-12s %8d %9.0f %9.0f %9.0f %9.0f" % (kind, segs, slirp / segs, copy / segs,
+      (total - slirp - copy) / segs, total / segs))' "$1" $((s1 - s0))
+}
+
+if [ "$INSN" = 1 ]; then
+	TMPD=$(mktemp -d)
+	echo "rootless: user-space instructions per guest segment under callgrind, T=$T s; commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
+	echo "stack        segments  libslirp    memcpy       own     total"
+	insn_run netbe
+	insn_run slirp4netns
+	[ -n "${KEEP:-}" ] || rm -rf "$TMPD"
+	exit 0
+fi
 
 echo "rootless: $N rounds of T=$T s, iperf3 server and stack on CPU1, client on CPU0; commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
 RUNS=$(mktemp)
