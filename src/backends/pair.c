@@ -8,7 +8,9 @@
  * lock; when the queue is full it returns -EAGAIN and marks the sender
  * blocked, and the peer's next receive that frees a slot kicks the sender
  * (netbe_tx_kick). A send into an empty queue kicks the peer's receive
- * side (netbe_rx_kick). Frames keep their virtio-net header, so offloads
+ * side (netbe_rx_kick), and so does a receive that leaves frames behind
+ * (a frontend whose buffers take one frame per call, through core's
+ * stash, would otherwise never hear of the rest). Frames keep their virtio-net header, so offloads
  * pass through as they would over a wire that carries them. An end whose
  * peer is not open yet (or closed) behaves like an unplugged cable: frames
  * are consumed and counted as tx errors.
@@ -235,10 +237,14 @@ static int pair_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 	return (int)n;
 }
 
+/* Take up to @n frames off this end's queue; frames left behind get
+ * another rx kick, since the sender kicks only into an empty queue.
+ * Return: frames received. */
 static int pair_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 {
 	struct pair_queue *q = &priv_of(be)->rxq;
 	unsigned i;
+	bool more;
 
 	pthread_mutex_lock(&q->lock);
 	for (i = 0; i < n && q->count; i++) {
@@ -253,7 +259,10 @@ static int pair_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		netbe_tx_kick(q->writer_blocked);
 		q->writer_blocked = NULL;
 	}
+	more = q->count != 0;
 	pthread_mutex_unlock(&q->lock);
+	if (more)
+		netbe_rx_kick(be);
 	return (int)i;
 }
 

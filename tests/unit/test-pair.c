@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-pair.c - the pair backend with the two ends on two threads.
+ *
+ * A producer thread sends numbered frames into one end in bursts of 1 to
+ * 8 while the loop thread drains the other end from its rx callback in
+ * bursts of 64 buffers, stopping when a burst comes back short (as `netbe
+ * patch` does). Every frame must arrive, in order. A frame left queued
+ * with nobody told stalls both ends (the queue fills, the producer
+ * waits), which the bounded wait turns into a failure.
+ *
+ * Two buffer sizes: full-size buffers are received in place, several per
+ * call; buffers smaller than the largest frame a pair can carry go through
+ * core's one-frame stash, one frame per call.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+#include "netbe.h"
+
+#define FRAME_LEN 60
+#define RX_BURST 64
+#define BIG_BUF (65535 + 18 + 20)
+#define DEADLINE_S 30
+
+struct consumer {
+	uint32_t frames;               /* how many the producer sends */
+	size_t buf_len;                /* each receive buffer's size */
+	uint32_t next;                 /* sequence number expected next */
+	uint32_t out_of_order;
+	uint8_t buf[RX_BURST][BIG_BUF];
+};
+
+struct producer {
+	struct netbe *be;
+	uint32_t frames;
+	uint32_t sent;
+	int error;                     /* first hard send error, 0 if none */
+	bool stop;                     /* atomic */
+};
+
+/* Return: CLOCK_MONOTONIC in seconds. */
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Fill @f with a broadcast frame of ethertype 0x88b5 carrying @seq. */
+static void make_frame(uint8_t *f, uint32_t seq)
+{
+	memset(f, 0, FRAME_LEN);
+	memset(f, 0xff, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	memcpy(f + 14, &seq, sizeof(seq));
+}
+
+/* The rx callback: receive bursts until one comes back short, checking
+ * the order. */
+static void on_rx(struct netbe *be, void *opaque)
+{
+	struct consumer *c = opaque;
+	struct iovec iov[RX_BURST];
+	struct netbe_frame f[RX_BURST];
+	int n, i;
+
+	do {
+		for (i = 0; i < RX_BURST; i++) {
+			iov[i] = (struct iovec){ c->buf[i], c->buf_len };
+			f[i] = (struct netbe_frame){ .iov = &iov[i], .iovcnt = 1 };
+		}
+		n = netbe_recv_burst(be, f, RX_BURST);
+		for (i = 0; i < n; i++) {
+			uint32_t seq;
+
+			memcpy(&seq, c->buf[i] + 14, sizeof(seq));
+			if (seq != c->next)
+				c->out_of_order++;
+			c->next = seq + 1;
+		}
+	} while (n == RX_BURST);
+}
+
+/* The producer thread: p->frames frames in bursts of 1 to 8, retrying
+ * what the full queue refuses. Return: NULL. */
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	uint8_t buf[8][FRAME_LEN];
+	struct iovec iov[8];
+	struct netbe_frame f[8];
+	unsigned burst = 1;
+
+	while (p->sent < p->frames && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+		unsigned n = burst < p->frames - p->sent ? burst : p->frames - p->sent, i;
+		int ret;
+
+		for (i = 0; i < n; i++) {
+			make_frame(buf[i], p->sent + i);
+			iov[i] = (struct iovec){ buf[i], FRAME_LEN };
+			f[i] = (struct netbe_frame){ .iov = &iov[i], .iovcnt = 1 };
+		}
+		ret = netbe_send_burst(p->be, f, n);
+		if (ret == -EAGAIN) {
+			sched_yield();
+			continue;
+		}
+		if (ret < 0) {
+			p->error = ret;
+			return NULL;
+		}
+		p->sent += (uint32_t)ret;
+		burst = burst % 8 + 1;
+	}
+	return NULL;
+}
+
+/* Send @frames from a producer thread; the loop thread receives them into
+ * buffers of @buf_len bytes. */
+static void check_cross_thread(uint32_t frames, size_t buf_len)
+{
+	static struct consumer c;
+	struct netbe_config tx_cfg = { 0 }, rx_cfg = { .rx_cb = on_rx, .opaque = &c };
+	struct producer p = { .frames = frames };
+	struct netbe_epoll *ep = NULL;
+	struct netbe *rx = NULL;
+	pthread_t thread;
+	double deadline;
+
+	c.frames = frames;
+	c.buf_len = buf_len;
+	c.next = c.out_of_order = 0;
+	if (netbe_epoll_new(&ep) ||
+	    netbe_open(&p.be, "pair:xthread", &tx_cfg, netbe_epoll_loop(ep)) ||
+	    netbe_open(&rx, "pair:xthread", &rx_cfg, netbe_epoll_loop(ep))) {
+		CHECK(0);
+		goto out;
+	}
+	netbe_rx_enable(rx);
+	if (pthread_create(&thread, NULL, produce, &p)) {
+		CHECK(0);
+		goto out;
+	}
+	deadline = now_s() + DEADLINE_S;
+	while (c.next < c.frames && now_s() < deadline)
+		netbe_epoll_dispatch(ep, 10);
+	__atomic_store_n(&p.stop, true, __ATOMIC_RELAXED);
+	pthread_join(thread, NULL);
+	CHECK_EQ(p.error, 0);
+	CHECK_EQ(p.sent, frames);
+	CHECK_EQ(c.next, frames);
+	CHECK_EQ(c.out_of_order, 0);
+out:
+	netbe_close(rx);
+	netbe_close(p.be);
+	netbe_epoll_free(ep);
+}
+
+/* Full-size buffers: frames are received in place, many per call. */
+static void test_cross_thread_full_buffers(void)
+{
+	check_cross_thread(200000, BIG_BUF);
+}
+
+/* Buffers that fit these frames but not the largest a pair carries: each
+ * frame goes through core's stash, one per call, and the frames left
+ * queued must bring the callback back. */
+static void test_cross_thread_small_buffers(void)
+{
+	check_cross_thread(20000, FRAME_LEN);
+}
+
+int main(void)
+{
+	RUN(test_cross_thread_full_buffers);
+	RUN(test_cross_thread_small_buffers);
+	return harness_done();
+}
