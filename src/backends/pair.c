@@ -266,6 +266,18 @@ static int pair_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 	return (int)i;
 }
 
+/* The backend's rx_count(). Return: frames queued toward this end. */
+static unsigned pair_rx_count(struct netbe *be)
+{
+	struct pair_queue *q = &priv_of(be)->rxq;
+	unsigned count;
+
+	pthread_mutex_lock(&q->lock);
+	count = q->count;
+	pthread_mutex_unlock(&q->lock);
+	return count;
+}
+
 static const struct netbe_key pair_keys[] = {
 	{ "depth", "1..65536: frames each end can hold before -EAGAIN (default 256)", 0 },
 	{ NULL },
@@ -282,4 +294,5 @@ const struct netbe_backend netbe_backend_pair = {
 	.close = pair_close,
 	.send = pair_send,
 	.recv = pair_recv,
+	.rx_count = pair_rx_count,
 };

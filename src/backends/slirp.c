@@ -1122,6 +1122,20 @@ static int sl_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 	return (int)i;
 }
 
+/** sl_rx_count() - the backend's rx_count(). Return: frames in the ring. */
+static unsigned sl_rx_count(struct netbe *be)
+{
+	struct sl_ring *r = &((struct sl_priv *)netbe_priv(be))->ring;
+	unsigned count;
+
+	pthread_mutex_lock(&r->lock);
+	count = r->count;
+	if (!count)
+		r->told = false;  /* as sl_recv() finding it empty would */
+	pthread_mutex_unlock(&r->lock);
+	return count;
+}
+
 const struct netbe_backend netbe_backend_slirp = {
 	.name = "slirp",
 	.help = "user-mode NAT through libslirp: DHCP, DNS, outbound TCP/UDP and hostfwd, no privileges",
@@ -1132,4 +1146,5 @@ const struct netbe_backend netbe_backend_slirp = {
 	.close = sl_close,
 	.send = sl_send,
 	.recv = sl_recv,
+	.rx_count = sl_rx_count,
 };

@@ -83,6 +83,17 @@ struct netbe_backend {
 	 */
 	int (*recv)(struct netbe *be, struct netbe_xfer *x, unsigned n);
 	/*
+	 * rx_count() - optional, for backends that queue frames in process:
+	 * how many frames recv() would return now. Core describes no more of
+	 * the frontend's buffers to recv() than that (a frontend offering 64
+	 * buffers for the one frame waiting does not pay for 64), calls
+	 * recv() again after a call that filled them all (a producer on
+	 * another thread may have added frames meanwhile), and skips recv()
+	 * when it returns 0, so a backend with this op must have no side
+	 * effect in a recv() that finds nothing. Return: frames pending.
+	 */
+	unsigned (*rx_count)(struct netbe *be);
+	/*
 	 * set_offload() - optional: the frontend fixed @features (a subset
 	 * of be->native_caps); program the host accordingly. Return 0 or -errno.
 	 */

@@ -979,6 +979,14 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 			got++;
 			continue;
 		}
+		if (be->ops->rx_count) {
+			unsigned pending = be->ops->rx_count(be);
+
+			if (!pending)
+				break;
+			if (pending < want)
+				want = pending;  /* a filled chunk asks again */
+		}
 		ret = rx_chunk(be, frames + got, want);
 		if (ret <= 0)
 			break;
