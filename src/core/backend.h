@@ -86,11 +86,11 @@ struct netbe_backend {
 	 * rx_count() - optional, for backends that queue frames in process:
 	 * how many frames recv() would return now. Core describes no more of
 	 * the frontend's buffers to recv() than that (a frontend offering 64
-	 * buffers for the one frame waiting does not pay for 64), calls
-	 * recv() again after a call that filled them all (a producer on
-	 * another thread may have added frames meanwhile), and skips recv()
-	 * when it returns 0, so a backend with this op must have no side
-	 * effect in a recv() that finds nothing. Return: frames pending.
+	 * buffers for the one frame waiting does not pay for 64) and skips
+	 * recv() when it returns 0. A backend with this op kicks rx
+	 * (netbe_rx_kick) when recv() leaves frames behind, since a producer
+	 * on another thread may add some after the count, and its recv() has
+	 * no side effect when it finds nothing. Return: frames pending.
 	 */
 	unsigned (*rx_count)(struct netbe *be);
 	/*

@@ -973,6 +973,7 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 	while (got < n) {
 		unsigned want = n - got < NETBE_BURST ? n - got : NETBE_BURST;
 		ssize_t held = rx_deliver_held(be, frames + got);
+		bool counted = false;   /* want is all the backend holds */
 
 		if (held < 0) {
 			ret = (int)held;
@@ -987,14 +988,16 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 
 			if (!pending)
 				break;
-			if (pending < want)
-				want = pending;  /* a filled chunk asks again */
+			if (pending < want) {
+				want = pending;
+				counted = true;
+			}
 		}
 		ret = rx_chunk(be, frames + got, want);
 		if (ret <= 0)
 			break;
 		got += (unsigned)ret;
-		if ((unsigned)ret < want && !rx_pending_len(be))
+		if ((counted || (unsigned)ret < want) && !rx_pending_len(be))
 			break;  /* the backend ran dry: don't ask again */
 	}
 	return got ? (int)got : ret;
