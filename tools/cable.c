@@ -40,6 +40,7 @@ struct direction {
 	struct netbe_frame frames[CABLE_BURST];
 	struct iovec iov[CABLE_BURST];
 	unsigned pend_off, pend_n;   /* received but not yet sent */
+	unsigned sized;              /* iov[0..sized) hold a frame's length */
 	unsigned burst;              /* frames per receive: 1 or CABLE_BURST */
 	bool answered;               /* the sink answered inline during a send */
 	bool busy;                   /* inside pump() or on_tx()'s flush */
@@ -88,22 +89,25 @@ static bool flush(struct direction *d)
 	return true;
 }
 
-/* Receive a burst into d's buffers, each sized to its frame afterwards.
+/* Receive a burst into d's buffers, each sized to its frame afterwards
+ * (only those are restored to full size before the next receive).
  * Return: frames received or -errno. */
 static int receive(struct direction *d)
 {
 	unsigned i;
 	int n;
 
-	for (i = 0; i < d->burst; i++)
+	for (i = 0; i < d->sized; i++)
 		d->iov[i].iov_len = CABLE_BUF;
+	d->sized = 0;
 	n = netbe_recv_burst(d->src, d->frames, d->burst);
-	for (i = 0; n > 0 && i < (unsigned)n; i++)
+	if (n <= 0)
+		return n;
+	for (i = 0; i < (unsigned)n; i++)
 		d->iov[i].iov_len = (size_t)d->frames[i].result;
-	if (n > 0) {
-		d->flow.frames += (unsigned)n;
-		d->flow.bursts++;
-	}
+	d->sized = (unsigned)n;
+	d->flow.frames += (unsigned)n;
+	d->flow.bursts++;
 	return n;
 }
 
