@@ -10,10 +10,11 @@
  * (netbe_tx_kick). A send into an empty queue kicks the peer's receive
  * side (netbe_rx_kick), and so does a receive that leaves frames behind
  * (a frontend whose buffers take one frame per call, through core's
- * stash, would otherwise never hear of the rest). Frames keep their virtio-net header, so offloads
- * pass through as they would over a wire that carries them. An end whose
- * peer is not open yet (or closed) behaves like an unplugged cable: frames
- * are consumed and counted as tx errors.
+ * stash, would otherwise never hear of the rest). Frames keep their
+ * virtio-net header, so offloads pass through as they would over a wire
+ * that carries them. An end whose peer is not open yet (or closed)
+ * behaves like an unplugged cable: frames are consumed and counted as tx
+ * errors.
  */
 #include <errno.h>
 #include <pthread.h>
