@@ -51,13 +51,19 @@ struct conf {
 	struct netbe *be, *peer;
 	int pkt_fd;
 	int rx_calls, tx_calls;
+	bool take_one;             /* on_rx receives one frame per call */
+	int taken;                 /* frames on_rx received */
 	uint8_t buf[BIG];
 };
 
 static void on_rx(struct netbe *be, void *opaque)
 {
-	(void)be;
-	((struct conf *)opaque)->rx_calls++;
+	struct conf *c = opaque;
+	struct iovec iov = { c->buf, sizeof(c->buf) };
+
+	c->rx_calls++;
+	if (c->take_one && netbe_recv(be, &iov, 1) > 0)
+		c->taken++;
 }
 
 static void on_tx(struct netbe *be, void *opaque)
@@ -577,6 +583,29 @@ static void check_rx_disable(struct conf *c)
 	netbe_rx_disable(c->be);
 }
 
+static bool took_three(struct conf *c)
+{
+	return c->taken >= 3;
+}
+
+/* An rx callback that takes one frame per call is called again while
+ * frames are left, however they were announced. */
+static void check_rx_until_drained(struct conf *c)
+{
+	int i;
+
+	drain(c);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(c->bc->inject(c), 0);
+	c->taken = 0;
+	c->take_one = true;
+	netbe_rx_enable(c->be);
+	CHECK(dispatch_until(c, 2000, took_three));
+	netbe_rx_disable(c->be);
+	c->take_one = false;
+	drain(c);
+}
+
 static bool tx_called(struct conf *c)
 {
 	return c->tx_calls > 0;
@@ -706,6 +735,7 @@ static void run_backend(const struct backend_case *bc)
 		{ "peek_recvlen equals the next recv", check_peek_equals_recv, true },
 		{ "short buffers give -EMSGSIZE and keep the frame", check_short_buffers, true },
 		{ "rx_disable silences the callback until rx_enable", check_rx_disable, true },
+		{ "the rx callback comes back while frames are left", check_rx_until_drained, true },
 		{ "counters add up", check_counters, false },
 	};
 	char name[96];
