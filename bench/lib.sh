@@ -99,12 +99,12 @@ topo_tap() {
 	ns_make $NA $NB $NF
 }
 
-# tap_to FROM_NS IF NS NAME MAC IP: wait (5 s at most) for tap IF in
-# FROM_NS, move it to NS as NAME and configure it. The forwarder's fd stays
-# valid.
+# tap_to FROM_NS IF NS NAME MAC IP: wait (10 s at most, as wait_addr
+# does for the peers) for tap IF in FROM_NS, move it to NS as NAME and
+# configure it. The forwarder's fd stays valid.
 tap_to() {
 	local i
-	for i in $(seq 50); do
+	for i in $(seq 100); do
 		ip -n "$1" link show "$2" >/dev/null 2>&1 && break
 		sleep 0.1
 	done
