@@ -36,8 +36,11 @@
  * the end) bounded in frames and bytes; a full ring drops and counts
  * rx_overflow (slirp's TCP retransmits). One netbe_rx_kick() per call into
  * slirp tells core that frames are pending, and only when the consumer has
- * not yet been told: recv() clears that once it empties the ring, and kicks
- * again itself when it leaves frames behind. send() returns after a guest
+ * not yet been told: recv() clears that once it empties the ring (as does
+ * rx_count() finding it empty, after which core skips recv()), and kicks
+ * again itself when it leaves frames behind. rx_count() lets core describe
+ * only as many of the frontend's buffers as the ring holds frames, mostly
+ * one ACK. send() returns after a guest
  * frame that caused such a kick, so a frontend with inline receive gets
  * the answer (the ACK that reopens the guest's TCP window) before slirp
  * sees the next frame: with a 64 KiB window and 25-64 KB frames, that ACK
