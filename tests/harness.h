@@ -11,9 +11,11 @@
 #ifndef NETBE_TEST_HARNESS_H
 #define NETBE_TEST_HARNESS_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int harness_n, harness_failed, harness_cur_failed;
@@ -83,6 +85,15 @@ static int harness_n, harness_failed, harness_cur_failed;
 	printf("# skipped: %s\n", (reason));				\
 	fflush(stdout);							\
 } while (0)
+
+/* Return: CLOCK_MONOTONIC in milliseconds, for bounded waits. */
+static inline uint64_t harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static inline int harness_is_root(void)
 {

@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "config.h"
 #include "harness.h"
@@ -72,20 +71,12 @@ static void on_tx(struct netbe *be, void *opaque)
 	((struct conf *)opaque)->tx_calls++;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Dispatch the loop for @ms milliseconds at most, until @done(c). */
 static bool dispatch_until(struct conf *c, int ms, bool (*done)(struct conf *))
 {
-	uint64_t end = now_ms() + (uint64_t)ms;
+	uint64_t end = harness_now_ms() + (uint64_t)ms;
 
-	while (!(done && done(c)) && now_ms() < end)
+	while (!(done && done(c)) && harness_now_ms() < end)
 		netbe_epoll_dispatch(c->ep, 10);
 	return done && done(c);
 }

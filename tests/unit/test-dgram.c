@@ -24,7 +24,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include "harness.h"
 #include "netbe.h"
@@ -117,14 +116,6 @@ static ssize_t send_one(struct netbe *be, unsigned seq)
 	return netbe_send(be, &iov, 1);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static struct netbe_frame rxfr[64];
 static struct iovec rxiov[64];
 
@@ -156,10 +147,10 @@ static unsigned recv_some(struct netbe *be, unsigned max, unsigned *got, long fi
 static unsigned recv_frames_within(struct netbe *be, unsigned want, long first,
 				   unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end = harness_now_ms() + ms;
 	unsigned got = 0;
 
-	while (got < want && now_ms() < end)
+	while (got < want && harness_now_ms() < end)
 		if (!recv_some(be, want - got, &got, first))
 			netbe_epoll_dispatch(ep, 5);
 	return got;
@@ -183,7 +174,7 @@ static unsigned transfer(struct netbe *a, struct netbe *b, unsigned n)
 	static uint8_t f[BURST][FRAME_LEN];
 	struct netbe_frame fr[BURST];
 	struct iovec iov[BURST];
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = harness_now_ms() + 5000;
 	unsigned sent = 0, got = 0, i, moved;
 	int r;
 
@@ -194,7 +185,7 @@ static unsigned transfer(struct netbe *a, struct netbe *b, unsigned n)
 		fr[i].iov = &iov[i];
 		fr[i].iovcnt = 1;
 	}
-	while (got < n && now_ms() < end) {
+	while (got < n && harness_now_ms() < end) {
 		moved = 0;
 		if (sent < n) {
 			r = netbe_send_burst(a, fr + sent, n - sent > 64 ? 64 : n - sent);

@@ -19,7 +19,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "harness.h"
 #include "netbe.h"
@@ -27,7 +26,7 @@
 #define FRAME_LEN 60
 #define RX_BURST 64
 #define BIG_BUF (65535 + 18 + 20)
-#define DEADLINE_S 30
+#define DEADLINE_MS 30000
 
 struct consumer {
 	uint32_t frames;               /* how many the producer sends */
@@ -44,15 +43,6 @@ struct producer {
 	int error;                     /* first hard send error, 0 if none */
 	bool stop;                     /* atomic */
 };
-
-/* Return: CLOCK_MONOTONIC in seconds. */
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Fill @f with a broadcast frame of ethertype 0x88b5 carrying @seq. */
 static void make_frame(uint8_t *f, uint32_t seq)
@@ -134,7 +124,7 @@ static void check_cross_thread(uint32_t frames, size_t buf_len)
 	struct netbe_epoll *ep = NULL;
 	struct netbe *rx = NULL;
 	pthread_t thread;
-	double deadline;
+	uint64_t deadline;
 
 	c.frames = frames;
 	c.buf_len = buf_len;
@@ -150,8 +140,8 @@ static void check_cross_thread(uint32_t frames, size_t buf_len)
 		CHECK(0);
 		goto out;
 	}
-	deadline = now_s() + DEADLINE_S;
-	while (c.next < c.frames && now_s() < deadline)
+	deadline = harness_now_ms() + DEADLINE_MS;
+	while (c.next < c.frames && harness_now_ms() < deadline)
 		netbe_epoll_dispatch(ep, 10);
 	__atomic_store_n(&p.stop, true, __ATOMIC_RELAXED);
 	pthread_join(thread, NULL);
