@@ -33,7 +33,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "rootless: no build dir ${1:-$ROOT/build}"; exit 1; }
 CLI=$BUILD/tools/netbe
-N=${N:-10} T=${T:-4} STEAL_MAX=${STEAL_MAX:-60} INSN=${INSN:-0} PIN=1 WRAP=
+N=${N:-10} T=${T:-4} STEAL_MAX=${STEAL_MAX:-60} INSN=${INSN:-0} PIN=1
 [ "$(id -u)" = 0 ] || { echo "rootless: needs root (network namespaces)"; exit 1; }
 [ -x "$CLI" ] || { echo "rootless: build first ($CLI missing)"; exit 1; }
 TOOLS="iperf3 slirp4netns"
@@ -50,18 +50,20 @@ steal() {
 	awk '$1 == "cpu" { print $9 }' /proc/stat
 }
 
-# start_stack KIND: the stack in $NH for the guest $NG, on CPU1; once the
-# guest is configured, sets FWPID.
+# start_stack KIND [WRAPPER...]: the stack in $NH for the guest $NG, on
+# CPU1, run under WRAPPER if given; once the guest is configured, sets
+# FWPID.
 start_stack() {
-	local ret
-	case $1 in
+	local kind=$1 ret
+	shift
+	case $kind in
 	netbe)
-		bg ip netns exec $NH timeout 600 $FW $WRAP "$CLI" patch tap:t0,mtu=65520 slirp,mtu=65520 \
+		bg ip netns exec $NH timeout 600 $FW "$@" "$CLI" patch tap:t0,mtu=65520 slirp,mtu=65520 \
 			>/dev/null 2>&1
 		tap_to $NH t0 $NG t0 02:00:00:00:00:0f 10.0.2.15 &&
 			ip -n $NG route add default via 10.0.2.2 ;;
 	slirp4netns)
-		bg ip netns exec $NH timeout 600 $FW $WRAP slirp4netns --configure --mtu=65520 \
+		bg ip netns exec $NH timeout 600 $FW "$@" slirp4netns --configure --mtu=65520 \
 			--netns-type=path /run/netns/$NG tap0 >/dev/null 2>&1
 		wait_addr $NG 10.0.2.100 ;;
 	esac
@@ -70,13 +72,20 @@ start_stack() {
 	return $ret
 }
 
+# guest_up KIND [WRAPPER...]: fresh namespaces, the iperf3 server on the
+# host side and KIND (under WRAPPER) in front of the guest.
+# Return: 0 once the guest is configured.
+guest_up() {
+	ns_make $NH $NG || return 1
+	bg ip netns exec $NH $FW iperf3 -s -B 127.0.0.1 >/dev/null 2>&1
+	start_stack "$@" && sleep 0.5
+}
+
 # one_run KIND: a fresh guest behind KIND, one iperf3 run of T seconds;
 # prints "KIND gbit steal_ticks ms_per_mb" ("KIND NaN - -" on failure).
 one_run() {
 	local s0 c0 json
-	ns_make $NH $NG || { echo "$1 NaN - -"; return; }
-	bg ip netns exec $NH $FW iperf3 -s -B 127.0.0.1 >/dev/null 2>&1
-	if start_stack "$1" && sleep 0.5; then
+	if guest_up "$1"; then
 		s0=$(steal) c0=$(cpu_ns $FWPID)
 		json=$(ip netns exec $NG timeout $((T + 10)) $TR iperf3 -c 10.0.2.2 -t "$T" -J 2>/dev/null)
 		python3 -c 'import json, sys
@@ -107,15 +116,12 @@ guest_segments() {
 insn_run() {
 	local out=$TMPD/callgrind.$1 dev=t0 s0 s1
 	[ "$1" = slirp4netns ] && dev=tap0
-	ns_make $NH $NG || { echo "$1 NaN"; return; }
-	bg ip netns exec $NH $FW iperf3 -s -B 127.0.0.1 >/dev/null 2>&1
-	WRAP="valgrind -q --tool=callgrind --callgrind-out-file=$out"
-	if start_stack "$1" && sleep 0.5 && callgrind_control -z "$FWPID" >/dev/null 2>&1; then
+	if guest_up "$1" valgrind -q --tool=callgrind --callgrind-out-file="$out" &&
+		callgrind_control -z "$FWPID" >/dev/null 2>&1; then
 		s0=$(guest_segments $dev)
 		ip netns exec $NG timeout $((T + 10)) $TR iperf3 -c 10.0.2.2 -t "$T" >/dev/null 2>&1
 		s1=$(guest_segments $dev)
 	fi
-	WRAP=""
 	ns_cleanup
 	[ -s "$out" ] && [ -n "$s1" ] || { echo "$1 NaN"; echo "rootless: $1 under callgrind failed" >&2; return; }
 	callgrind_annotate --inclusive=no --threshold=100 "$out" | python3 -c '
