@@ -180,9 +180,11 @@ if rat:
 	      (st.median(rat), len(rat), lim, " ".join("%.2f" % x for x in rat)))
 	logs = [math.log(x) for x in rat]
 	random.seed(1)
-	boot = sorted(st.mean(random.choices(logs, k=len(logs))) for _ in range(4000))
+	resamples = 4000
+	tail = resamples // 40
+	boot = sorted(st.mean(random.choices(logs, k=len(logs))) for _ in range(resamples))
 	print("netbe / slirp4netns: geometric mean %.3f, 95%% bootstrap interval %.3f-%.3f" %
-	      (math.exp(st.mean(logs)), math.exp(boot[100]), math.exp(boot[3899])))
+	      (math.exp(st.mean(logs)), math.exp(boot[tail]), math.exp(boot[-1 - tail])))
 else:
 		print("netbe / slirp4netns: no round with steal < %d" % lim)' "$STEAL_MAX" <"$RUNS"
 rm -f "$RUNS"
