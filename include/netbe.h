@@ -382,6 +382,9 @@ enum netbe_drop_reason {
 	NETBE_DROP_RX_FOREIGN,      /* from a source that is not the peer */
 	NETBE_DROP_RX_TOO_BIG,      /* larger than any frame (truncated) */
 	NETBE_DROP_RX_BAD_FRAMING,  /* stream length prefix 0 or too large */
+	NETBE_DROP_TX_FRAGMENT,     /* IP fragment that cannot be reassembled
+				     * (overlap, timeout, too many in flight)
+				     * for a backend that needs whole packets */
 	NETBE_DROP__MAX
 };
 
@@ -390,6 +393,9 @@ struct netbe_stats {
 	uint64_t rx_frames, rx_bytes;     /* handed to the frontend */
 	uint64_t tx_eagain;               /* sends refused with -EAGAIN */
 	uint64_t drops[NETBE_DROP__MAX];
+	uint64_t peers_refused;           /* connecting peers turned away
+					   * (one already connected, or out
+					   * of file descriptors) */
 };
 
 /**

@@ -52,6 +52,8 @@ static void print_stats(const char *label, const char *spec, struct netbe *be)
 		if (st.drops[i])
 			printf(", %s %llu", netbe_drop_reason_name(i),
 			       (unsigned long long)st.drops[i]);
+	if (st.peers_refused)
+		printf(", peers_refused %llu", (unsigned long long)st.peers_refused);
 	printf("\n");
 	fflush(stdout);
 }

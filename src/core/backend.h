@@ -153,6 +153,8 @@ int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd);
 void netbe_set_link(struct netbe *be, bool up);
 /** netbe_count_drop() - count one dropped frame under @reason. */
 void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason);
+/** netbe_count_peer_refused() - count one connecting peer turned away. */
+void netbe_count_peer_refused(struct netbe *be);
 
 /* The backend table (registry.c). */
 extern const struct netbe_backend *const netbe_backends[];

@@ -69,6 +69,7 @@ static const char *const drop_names[NETBE_DROP__MAX] = {
 	[NETBE_DROP_RX_FOREIGN] = "rx_foreign",
 	[NETBE_DROP_RX_TOO_BIG] = "rx_too_big",
 	[NETBE_DROP_RX_BAD_FRAMING] = "rx_bad_framing",
+	[NETBE_DROP_TX_FRAGMENT] = "tx_fragment",
 };
 
 NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r)
@@ -81,6 +82,11 @@ NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r)
 void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason)
 {
 	__atomic_fetch_add(&be->stats.drops[reason], 1, __ATOMIC_RELAXED);
+}
+
+void netbe_count_peer_refused(struct netbe *be)
+{
+	__atomic_fetch_add(&be->stats.peers_refused, 1, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1059,6 +1065,7 @@ NETBE_EXPORT int netbe_get_stats(struct netbe *be, struct netbe_stats *st)
 	*st = be->stats;
 	for (i = 0; i < NETBE_DROP__MAX; i++)
 		st->drops[i] = __atomic_load_n(&be->stats.drops[i], __ATOMIC_RELAXED);
+	st->peers_refused = __atomic_load_n(&be->stats.peers_refused, __ATOMIC_RELAXED);
 	return 0;
 }
 
