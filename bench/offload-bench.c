@@ -43,7 +43,7 @@ static int run(const char *name, const struct netbe_vnet_hdr *h, size_t len,
 
 	do {
 		for (i = 0; i < 64; i++) {
-			if (ol_check(h, frame, len, 0, &p) != OL_OK)
+			if (ol_check(h, frame, len, 0, OL_TEST_MAX, &p) != OL_OK)
 				return 1;
 			n = ol_segment(h, &p, flags, 0, store, sizeof(store),
 				       segs, OL_MAX_SEGS);

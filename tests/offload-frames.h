@@ -21,6 +21,10 @@
 
 #include "netbe.h"
 
+/* The segment limit the tests give ol_check(): core's NETBE_FRAME_MAX, a
+ * 64 KiB IP packet with an Ethernet and a VLAN header. */
+#define OL_TEST_MAX (65535 + 14 + 4)
+
 struct fb {
 	int ipv;            /* 4 or 6 */
 	int proto;          /* IPPROTO_TCP or IPPROTO_UDP */

@@ -26,9 +26,11 @@
  *    taking frames. No free frame or a full tx ring after reclaiming is
  *    -EAGAIN; core then waits for the socket to be writable.
  * A UMEM frame holds at most XDP_FRAME_SIZE bytes (less the kernel's
- * XDP_PACKET_HEADROOM on receive), so be->tx_max/rx_max say so: core drops
- * and counts larger frames itself, and since this backend does no offloads
- * (native_caps 0) core segments TSO frames into MTU-sized ones, which fit.
+ * XDP_PACKET_HEADROOM on receive), so be->tx_max/rx_max say so: core hands
+ * send() no frame longer than tx_max (core_tx_send() is the one place it
+ * transmits), and since this backend does no offloads (native_caps 0) core
+ * segments TSO frames in software at a segment size lowered to fit tx_max
+ * when the guest's gso_size is larger, so send() copies without checking.
  *
  * need_wakeup (XDP_USE_NEED_WAKEUP) lets the kernel say when it wants a
  * syscall: send() kicks the tx ring with sendto() and recv() the fill ring

@@ -14,7 +14,9 @@
  * virtio-net header, so offloads pass through as they would over a wire
  * that carries them. An end whose peer is not open yet (or closed)
  * behaves like an unplugged cable: frames are consumed and counted as tx
- * errors.
+ * errors. mtu=N gives an end the limits of a link with that MTU (core
+ * segments software offloads to fit it); a frame longer than the peer
+ * end takes is consumed and counted as a tx error, never truncated.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +30,8 @@
 
 #define PAIR_DEPTH_DEFAULT 256
 #define PAIR_DEPTH_MAX 65536
+#define PAIR_MTU_MAX 65535
+#define PAIR_L2_MAX (14 + 4)          /* Ethernet and one VLAN tag */
 
 struct pair_slot {
 	uint8_t *buf;
@@ -135,11 +139,14 @@ static void queue_fini(struct pair_queue *q)
 static int pair_open(struct netbe *be, const struct netbe_spec *spec)
 {
 	struct pair_priv *p = priv_of(be);
-	uint64_t depth;
+	uint64_t depth, mtu;
 	int ret;
 
 	ret = netbe_spec_uint(spec, "depth", 1, PAIR_DEPTH_MAX,
 			      PAIR_DEPTH_DEFAULT, &depth);
+	if (!ret)
+		ret = netbe_spec_uint(spec, "mtu", 68, PAIR_MTU_MAX, PAIR_MTU_MAX,
+				      &mtu);
 	if (ret)
 		return ret;
 	if (strlen(spec->name) >= sizeof(p->link->name))
@@ -156,6 +163,7 @@ static int pair_open(struct netbe *be, const struct netbe_spec *spec)
 		return ret;
 	}
 	be->be_hdr_len = NETBE_VNET_HDR_LEN_MRG;
+	be->rx_max = be->tx_max = be->be_hdr_len + PAIR_L2_MAX + mtu;
 	be->native_caps = NETBE_F_HOST_OFFLOADS | NETBE_F_GUEST_OFFLOADS;
 	return 0;
 }
@@ -210,7 +218,7 @@ static int push_frames(struct netbe *be, struct netbe *peer,
 	pthread_mutex_lock(&q->lock);
 	was_empty = q->count == 0;
 	for (i = 0; i < n && q->count < q->depth; i++)
-		x[i].err = queue_push(q, &x[i]);
+		x[i].err = x[i].len > peer->rx_max ? -EMSGSIZE : queue_push(q, &x[i]);
 	if (i < n)
 		q->writer_blocked = be;
 	pthread_mutex_unlock(&q->lock);
@@ -281,6 +289,7 @@ static unsigned pair_rx_count(struct netbe *be)
 
 static const struct netbe_key pair_keys[] = {
 	{ "depth", "1..65536: frames each end can hold before -EAGAIN (default 256)", 0 },
+	{ "mtu", "68..65535: largest IP packet this end sends and receives (default 65535)", 0 },
 	{ NULL },
 };
 

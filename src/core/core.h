@@ -72,6 +72,20 @@ struct netbe_core_state {
 /** core_tx_wait() - arm the wait for the backend to take frames again. */
 void core_tx_wait(struct netbe *be);
 
+/** core_tx_frame_max() - the longest frame, without the backend header,
+ * that may be handed to the backend's send(). Return: that length. */
+size_t core_tx_frame_max(const struct netbe *be);
+
+/**
+ * core_tx_send() - hand @n described frames (x[i].len set) to the
+ * backend's send() and account for what it consumed: the one place core
+ * transmits, so the one place that guarantees no frame longer than
+ * be->tx_max reaches a backend (such a frame is consumed and counted as
+ * tx_too_big instead).
+ * Return: frames consumed from the front of @x, -EAGAIN, or -errno.
+ */
+int core_tx_send(struct netbe *be, struct netbe_xfer *x, unsigned n);
+
 /** soft_tx_needed() - does frontend header @h ask for work the backend
  * does not do natively? */
 bool soft_tx_needed(const struct netbe *be, const struct netbe_vnet_hdr *h);
@@ -90,6 +104,10 @@ int soft_tx_start(struct netbe *be, const struct netbe_frame *f, size_t len,
  * backend's negative errno.
  */
 int soft_tx_flush(struct netbe *be);
+
+/** soft_tx_discard() - count the queued transmit segments as tx_error and
+ * forget them (the backend failed for good, or the handle closes). */
+void soft_tx_discard(struct netbe *be);
 
 /** soft_tx_pending() - segments wait in the transmit queue. */
 bool soft_tx_pending(const struct netbe *be);

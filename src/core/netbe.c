@@ -439,10 +439,25 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	return 0;
 }
 
+/* Say what closing @be throws away: segments of a super-frame the backend
+ * never took (the frontend was told they were sent) and frames held back
+ * for a receive that never came. */
+static void close_report(struct netbe *be)
+{
+	struct soft_queue *t = &be->core->soft_tx, *r = &be->core->soft_rx;
+	unsigned tx = t->nsegs - t->next;
+	unsigned rx = r->nsegs - r->next + (be->core->stash_len != 0);
+
+	if (tx || rx)
+		nb_info("%s: closed with %u segments unsent and %u frames unreceived",
+			be->ops->name, tx, rx);
+}
+
 NETBE_EXPORT void netbe_close(struct netbe *be)
 {
 	if (!be)
 		return;
+	close_report(be);
 	watches_del(be);
 	be->ops->close(be);
 	handle_free(be);
@@ -628,20 +643,46 @@ static int tx_xfer(struct netbe *be, const struct netbe_frame *f, size_t len,
 	return xfer_map(be, t, j, f, pool_used);
 }
 
-/* Account frames the backend consumed. */
-static void tx_account(struct netbe *be, struct netbe_frame *f, unsigned k)
+size_t core_tx_frame_max(const struct netbe *be)
 {
-	struct dir_scratch *t = &be->core->tx;
-	unsigned j;
+	size_t max = be->tx_max - be->be_hdr_len;
 
-	for (j = 0; j < k; j++) {
-		if (t->x[j].err) {
+	return max < NETBE_FRAME_MAX ? max : NETBE_FRAME_MAX;
+}
+
+/* The run of frames at the front of @x that fit be->tx_max. Return: its
+ * length; 0 means x[0] is too long. */
+static unsigned tx_fitting_run(const struct netbe *be,
+			       const struct netbe_xfer *x, unsigned n)
+{
+	unsigned m;
+
+	for (m = 0; m < n && x[m].len <= be->tx_max; m++)
+		;
+	return m;
+}
+
+int core_tx_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
+{
+	unsigned m = tx_fitting_run(be, x, n), j;
+	int ret;
+
+	if (!m) {
+		netbe_count_drop(be, NETBE_DROP_TX_TOO_BIG);
+		NB_LOG_RL(NETBE_LOG_ERR, "%s: internal: a %zu-byte frame reached the send path (largest %zu); dropped",
+			  be->ops->name, x[0].len, be->tx_max);
+		return 1;
+	}
+	ret = be->ops->send(be, x, m);
+	for (j = 0; ret > 0 && j < (unsigned)ret; j++) {
+		if (x[j].err) {
 			netbe_count_drop(be, NETBE_DROP_TX_ERROR);
 			continue;
 		}
 		be->stats.tx_frames++;
-		be->stats.tx_bytes += (uint64_t)f[j].result - be->fe_hdr_len;
+		be->stats.tx_bytes += x[j].len - be->be_hdr_len;
 	}
+	return ret;
 }
 
 void core_tx_wait(struct netbe *be)
@@ -716,9 +757,7 @@ static int tx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 	if (!m)
 		return NB_ERR_RL(-EINVAL, "%s: a frame has more than %d segments",
 				 be->ops->name, NETBE_MAX_FRAME_IOV);
-	ret = be->ops->send(be, be->core->tx.x, m);
-	if (ret > 0)
-		tx_account(be, f, (unsigned)ret);
+	ret = core_tx_send(be, be->core->tx.x, m);
 	return ret < 0 ? tx_refused(be, ret) : ret;
 }
 
@@ -834,8 +873,9 @@ static size_t rx_pending_len(struct netbe *be)
 }
 
 /* Unless core holds a frame already, receive one into the stash (or, when
- * it needs software offloads, into the soft queue). Return: the frontend
- * length of the next frame, 0 if none is pending, -errno. */
+ * it needs software offloads, into the soft queue), past any number of
+ * dropped ones: 0 must mean the backend has nothing left. Return: the
+ * frontend length of the next frame, 0 if none is pending, -errno. */
 static ssize_t rx_fill(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
@@ -843,10 +883,9 @@ static ssize_t rx_fill(struct netbe *be)
 	struct netbe_xfer x = { .iov = &iov, .iovcnt = 1 };
 	enum netbe_drop_reason why;
 	struct netbe_vnet_hdr h;
-	unsigned tries;
 	int ret;
 
-	for (tries = 0; !rx_pending_len(be) && tries < NETBE_BURST; tries++) {
+	while (!rx_pending_len(be)) {
 		ret = be->ops->recv(be, &x, 1);
 		if (ret <= 0)
 			return ret;
@@ -941,13 +980,16 @@ static bool rx_finish(struct netbe *be, struct netbe_frame *f, unsigned j,
 /* Receive one chunk straight into the caller's buffers, or through the
  * stash when the first frame's buffers are small. Frames that may need
  * software offloads come one at a time, so their segments keep their
- * place in the stream. Return: frames delivered, -errno. */
-static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
+ * place in the stream. *@taken gets how many frames the backend gave,
+ * delivered or dropped. Return: frames delivered, -errno. */
+static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n,
+		    unsigned *taken)
 {
 	unsigned m, pool_used = 0, j, o = 0;
 	ssize_t sret;
 	int ret;
 
+	*taken = 0;
 	if (be->core->rx_one_by_one)
 		n = 1;
 	for (m = 0; m < n && m < NETBE_BURST; m++)
@@ -958,6 +1000,7 @@ static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 		if (sret <= 0)
 			return (int)sret;
 		sret = rx_deliver_held(be, f);
+		*taken = 1;
 		return sret < 0 ? (int)sret : 1;
 	}
 	ret = be->ops->recv(be, be->core->rx.x, m);
@@ -965,13 +1008,19 @@ static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 		return ret;
 	for (j = 0; j < (unsigned)ret; j++)
 		o += rx_finish(be, f, j, o);
+	*taken = (unsigned)ret;
 	return (int)o;
 }
 
+/*
+ * Receive until @n frames are delivered or the backend runs dry. A chunk
+ * whose frames were all dropped is not the end: 0 is returned only when
+ * nothing is pending, so a frontend that drains until 0 strands nothing.
+ */
 NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 				  unsigned n)
 {
-	unsigned got = 0;
+	unsigned got = 0, taken;
 	int ret = check_frames(be, "netbe_recv_burst", frames, n);
 
 	if (ret || !n)
@@ -999,12 +1048,14 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 				counted = true;
 			}
 		}
-		ret = rx_chunk(be, frames + got, want);
-		if (ret <= 0)
+		ret = rx_chunk(be, frames + got, want, &taken);
+		if (ret < 0 || !taken)
 			break;
 		got += (unsigned)ret;
-		if ((counted || (unsigned)ret < want) && !rx_pending_len(be))
-			break;  /* the backend ran dry: don't ask again */
+		/* the backend ran dry: don't ask again (unless all it gave
+		 * was dropped: then only an empty answer proves it dry) */
+		if (ret && (counted || taken < want) && !rx_pending_len(be))
+			break;
 	}
 	return got ? (int)got : ret;
 }

@@ -22,6 +22,14 @@
  * (rounded down to 8) of the UDP datagram", the first one carrying the
  * completed UDP header in its header block.
  *
+ * No segment is longer than the limit ol_check() was given (the backend's
+ * largest frame): gso_size comes from the guest, so a TCP segment size or
+ * a UFO fragment size that would outgrow the limit is lowered to fit
+ * (both are legal: TCP may always send smaller segments, IP may fragment
+ * anywhere on 8 bytes), and a USO frame, whose datagram boundaries are
+ * the sender's, is refused as too big. The IPv6 fragment header counts:
+ * fragments never grow past the limit by those 8 bytes.
+ *
  * Checksums are sums of 16-bit words in memory order (endian-neutral):
  * ol_csum_partial() adds 8-byte words into four 64-bit accumulators and
  * counts the carries out of them; since 2^64 = 1 in ones' complement
@@ -370,56 +378,101 @@ static bool gso_matches(uint8_t gso, const struct ol_pkt *p)
 	}
 }
 
-/* Count the UFO fragments of @p into p->nsegs.
- * Return: true when the fragment size is usable. */
-static bool count_ufo(const struct netbe_vnet_hdr *h, struct ol_pkt *p)
+/* The UFO fragment size for @p: gso_size, or less so that no fragment
+ * outgrows @seg_max; sets p->nsegs and p->seg_size.
+ * Return: OL_OK, @bad for a header that makes no sense, @big when the
+ * datagram cannot be cut into fragments that fit @seg_max. */
+static enum netbe_drop_reason size_ufo(const struct netbe_vnet_hdr *h,
+				       struct ol_pkt *p, size_t seg_max,
+				       enum netbe_drop_reason bad,
+				       enum netbe_drop_reason big)
 {
-	size_t fs = h->gso_size & ~(size_t)7;
 	size_t start = p->ipv == 4 ? p->l4 : p->unfrag;
-	size_t total = p->end - start;
+	size_t blk = p->ipv == 4 ? p->l4 : p->unfrag + IP6_FRAG_HLEN;
+	size_t fs = h->gso_size, total = p->end - start;
+	bool clamped = false;
 
-	if (p->end - p->l4 <= h->gso_size) {
+	if (p->end - p->l4 <= h->gso_size && p->end <= seg_max) {
 		p->nsegs = 1;
-		return p->l4 + UDP_HLEN <= OL_MAX_HDR;
+		return p->l4 + UDP_HLEN <= OL_MAX_HDR ? OL_OK : bad;
 	}
-	if (fs < (p->l4 - start) + UDP_HLEN)
-		return false;
+	if (p->l4 + UDP_HLEN + IP6_FRAG_HLEN > OL_MAX_HDR)
+		return bad;
+	if (seg_max < blk + fs) {
+		if (seg_max <= blk)
+			return big;
+		fs = seg_max - blk;
+		clamped = true;
+	}
+	fs &= ~(size_t)7;
+	if (fs < (p->l4 - start) + UDP_HLEN ||
+	    (total + fs - 1) / fs > OL_MAX_SEGS)
+		return clamped ? big : bad;
+	p->seg_size = fs;
 	p->nsegs = (unsigned)((total + fs - 1) / fs);
-	return p->l4 + UDP_HLEN + IP6_FRAG_HLEN <= OL_MAX_HDR;
+	return OL_OK;
 }
 
-/* Check the GSO fields of @h against the parsed frame, count segments.
- * Return: true when everything is consistent and within bounds. */
-static bool check_gso(const struct netbe_vnet_hdr *h, struct ol_pkt *p)
+/* The TSO/USO payload per segment for @p: gso_size, or for TCP less so
+ * that no segment outgrows @seg_max (USO datagram boundaries belong to
+ * the sender and are never moved); sets p->nsegs and p->seg_size.
+ * Return: OL_OK, @bad or @big as size_ufo(). */
+static enum netbe_drop_reason size_l4(const struct netbe_vnet_hdr *h,
+				      struct ol_pkt *p, size_t seg_max,
+				      enum netbe_drop_reason bad,
+				      enum netbe_drop_reason big)
 {
-	size_t paylen = p->end - p->payload;
-	size_t n;
+	size_t paylen = p->end - p->payload, mss = h->gso_size, n;
+	bool clamped = false;
 
+	if (p->payload > OL_MAX_HDR)
+		return bad;
+	if (p->payload + (paylen < mss ? paylen : mss) > seg_max) {
+		if (p->proto != IPPROTO_TCP || seg_max <= p->payload)
+			return big;
+		mss = seg_max - p->payload;
+		clamped = true;
+	}
+	n = paylen ? (paylen + mss - 1) / mss : 1;
+	if (n > OL_MAX_SEGS)
+		return clamped ? big : bad;
+	p->seg_size = mss;
+	p->nsegs = (unsigned)n;
+	return OL_OK;
+}
+
+/* Check the GSO fields of @h against the parsed frame, size segments.
+ * Return: OL_OK, @bad or @big as size_ufo(). */
+static enum netbe_drop_reason check_gso(const struct netbe_vnet_hdr *h,
+					struct ol_pkt *p, size_t seg_max,
+					enum netbe_drop_reason bad,
+					enum netbe_drop_reason big)
+{
 	p->gso = h->gso_type & (uint8_t)~NETBE_GSO_ECN;
 	if ((h->gso_type & NETBE_GSO_ECN) && p->gso != NETBE_GSO_TCPV4 &&
 	    p->gso != NETBE_GSO_TCPV6)
-		return false;
+		return bad;
 	if (!gso_matches(p->gso, p) || h->gso_size == 0)
-		return false;
+		return bad;
 	if (h->flags & NETBE_HDR_F_NEEDS_CSUM) {
 		uint16_t off = p->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF;
 
 		if (h->csum_start != p->l4 || h->csum_offset != off)
-			return false;
+			return bad;
 	}
 	if (p->gso == NETBE_GSO_UDP)
-		return count_ufo(h, p) && p->nsegs <= OL_MAX_SEGS;
-	n = paylen ? (paylen + h->gso_size - 1) / h->gso_size : 1;
-	p->nsegs = (unsigned)(n > OL_MAX_SEGS ? OL_MAX_SEGS + 1 : n);
-	return p->payload <= OL_MAX_HDR && n <= OL_MAX_SEGS;
+		return size_ufo(h, p, seg_max, bad, big);
+	return size_l4(h, p, seg_max, bad, big);
 }
 
 enum netbe_drop_reason ol_check(const struct netbe_vnet_hdr *h,
 				const uint8_t *frame, size_t len,
-				unsigned flags, struct ol_pkt *p)
+				unsigned flags, size_t seg_max, struct ol_pkt *p)
 {
 	enum netbe_drop_reason bad = flags & OL_RX ? NETBE_DROP_RX_BAD_HDR
 						   : NETBE_DROP_TX_BAD_HDR;
+	enum netbe_drop_reason big = flags & OL_RX ? NETBE_DROP_RX_TOO_BIG
+						   : NETBE_DROP_TX_TOO_BIG;
 	size_t field_end = (size_t)h->csum_start + h->csum_offset + 2;
 
 	memset(p, 0, sizeof(*p));
@@ -445,9 +498,9 @@ enum netbe_drop_reason ol_check(const struct netbe_vnet_hdr *h,
 		p->end = len;
 		return OL_OK;
 	}
-	if (h->hdr_len > len || !parse_frame(frame, len, p) || !check_gso(h, p))
+	if (h->hdr_len > len || !parse_frame(frame, len, p))
 		return bad;
-	return OL_OK;
+	return check_gso(h, p, seg_max, bad, big);
 }
 
 size_t ol_store_size(const struct ol_pkt *p)
@@ -519,13 +572,13 @@ static void set_ip_len(uint8_t *b, const struct ol_pkt *p, size_t iplen)
 		put16(b + p->l3 + 4, (uint16_t)(iplen - IP6_HLEN));
 }
 
-/* TSO and USO: headers + gso_size bytes of L4 payload per segment.
+/* TSO and USO: headers + p->seg_size bytes of L4 payload per segment.
  * Return: the number of segments. */
-static int segment_l4(const struct netbe_vnet_hdr *h, const struct ol_pkt *p,
-		      unsigned flags, uint8_t *store, struct ol_seg *segs)
+static int segment_l4(const struct ol_pkt *p, unsigned flags, uint8_t *store,
+		      struct ol_seg *segs)
 {
 	const uint8_t *f = p->frame;
-	size_t hl = p->payload, mss = h->gso_size;
+	size_t hl = p->payload, mss = p->seg_size;
 	uint16_t id = get16(f + p->l3 + 4);
 	uint32_t seq = p->proto == IPPROTO_TCP ? get32(f + p->l4 + 4) : 0;
 	unsigned i, n = p->nsegs;
@@ -617,14 +670,14 @@ static size_t ufo_frag_header(const struct ol_pkt *p, uint8_t *b, size_t off,
 	return p->unfrag + IP6_FRAG_HLEN;
 }
 
-/* UFO: IP fragments of gso_size (rounded down to 8) bytes of the UDP
+/* UFO: IP fragments of p->seg_size (a multiple of 8) bytes of the UDP
  * datagram (IPv4) or of the fragmentable part (IPv6).
  * Return: the number of fragments. */
-static int segment_ufo(const struct netbe_vnet_hdr *h, const struct ol_pkt *p,
-		       uint32_t frag_id, uint8_t *store, struct ol_seg *segs)
+static int segment_ufo(const struct ol_pkt *p, uint32_t frag_id,
+		       uint8_t *store, struct ol_seg *segs)
 {
 	const uint8_t *f = p->frame;
-	size_t fs = h->gso_size & ~(size_t)7;
+	size_t fs = p->seg_size;
 	size_t start = p->ipv == 4 ? p->l4 : p->unfrag;
 	size_t total = p->end - start, blk = p->l4 + UDP_HLEN + IP6_FRAG_HLEN;
 	unsigned k, n = p->nsegs;
@@ -690,6 +743,6 @@ int ol_segment(const struct netbe_vnet_hdr *h, const struct ol_pkt *p,
 		return segment_csum(h, p, flags, store, segs);
 	}
 	if (p->gso == NETBE_GSO_UDP)
-		return segment_ufo(h, p, frag_id, store, segs);
-	return segment_l4(h, p, flags, store, segs);
+		return segment_ufo(p, frag_id, store, segs);
+	return segment_l4(p, flags, store, segs);
 }

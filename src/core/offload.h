@@ -7,7 +7,7 @@
  * path (netbe.c) calls it in either direction:
  *
  *   struct ol_pkt p;
- *   r = ol_check(&vh, frame, len, flags, &p);        validate, find offsets
+ *   r = ol_check(&vh, frame, len, flags, max, &p);   validate, find offsets
  *   if (r != OL_OK) drop and count r;
  *   n = ol_segment(&vh, &p, flags, frag_id, store, ol_store_size(&p),
  *                  segs, OL_MAX_SEGS);
@@ -52,6 +52,8 @@ struct ol_pkt {
 	size_t unfrag_nh;    /* IPv6: next-header byte naming what follows */
 	size_t csum_end;     /* NEEDS_CSUM: sum runs up to here */
 	unsigned nsegs;      /* segments ol_segment() will produce */
+	size_t seg_size;     /* GSO: L4 payload (TSO/USO) or IP payload (UFO)
+			      * bytes per segment, at most gso_size */
 	uint8_t ipv;         /* 4, 6, or 0 when not parsed (no GSO) */
 	uint8_t proto;       /* IPPROTO_TCP or IPPROTO_UDP when parsed */
 	uint8_t gso;         /* gso_type without the ECN bit */
@@ -86,6 +88,9 @@ uint16_t ol_csum_fold(uint32_t sum);
 /**
  * ol_check() - parse @frame and validate header @h against it
  * @flags: OL_RX selects the RX_* drop reasons
+ * @seg_max: the longest frame any segment may be (the receiver's limit);
+ *           TCP segments and UFO fragments are made smaller than gso_size
+ *           to fit it, a USO frame that cannot fit is refused
  * @p: filled with offsets and the segment count on success
  *
  * Frames without NEEDS_CSUM and without GSO are accepted as they are
@@ -94,12 +99,14 @@ uint16_t ol_csum_fold(uint32_t sum);
  * Ethernet/VLAN/IP/TCP-or-UDP frame that matches gso_type, a hdr_len
  * within the frame and at most OL_MAX_SEGS segments (doc/offload.md lists
  * every check). The frame must be contiguous.
+ * Without GSO the frame is one segment of @len bytes: the caller checks
+ * it against its limit.
  * Return: OL_OK, or the drop reason (NETBE_DROP_TX_BAD_HDR,
- * NETBE_DROP_TX_RUNT or their RX_ twins).
+ * NETBE_DROP_TX_RUNT, NETBE_DROP_TX_TOO_BIG or their RX_ twins).
  */
 enum netbe_drop_reason ol_check(const struct netbe_vnet_hdr *h,
 				const uint8_t *frame, size_t len,
-				unsigned flags, struct ol_pkt *p);
+				unsigned flags, size_t seg_max, struct ol_pkt *p);
 
 /** ol_needs_work() - whether @h asks for anything (NEEDS_CSUM or GSO).
  * Return: true when ol_segment() must run before the frame is sent. */

@@ -9,7 +9,10 @@
  * batches. The frame counts as consumed as soon as it is queued; segments
  * the backend cannot take yet stay queued, the next send returns -EAGAIN
  * until they are gone, and the loop flushes them when the backend becomes
- * writable (netbe.c's tx_ready), so a super-frame is never half lost.
+ * writable (netbe.c's tx_ready), so a super-frame is never half lost. The
+ * segments are sized for the backend's tx_max (offload.c lowers the guest's
+ * segment size when it would not fit), and when the backend fails for
+ * good, or the handle closes, the segments left are counted as tx_error.
  *
  * Receive: a backend frame whose header asks for work the frontend did not
  * negotiate (a GSO frame, a partial checksum without GUEST_CSUM) is copied
@@ -53,14 +56,15 @@ static int queue_alloc(struct soft_queue *q)
 	return -ENOMEM;
 }
 
-/* Check and segment the @len byte frame in q->frame as @h asks.
- * Return: OL_OK, or the drop reason. */
+/* Check and segment the @len byte frame in q->frame as @h asks, into
+ * segments of at most @seg_max bytes. Return: OL_OK, or the drop reason. */
 static enum netbe_drop_reason queue_fill(struct netbe *be, struct soft_queue *q,
 					 size_t len, const struct netbe_vnet_hdr *h,
-					 unsigned flags)
+					 unsigned flags, size_t seg_max)
 {
 	struct ol_pkt p;
-	enum netbe_drop_reason why = ol_check(h, q->frame, len, flags & OL_RX, &p);
+	enum netbe_drop_reason why = ol_check(h, q->frame, len, flags & OL_RX,
+					      seg_max, &p);
 	int n;
 
 	if (why != OL_OK)
@@ -89,7 +93,7 @@ int soft_tx_start(struct netbe *be, const struct netbe_frame *f, size_t len,
 	if (be->be_hdr_len && (be->core->native & NETBE_F_CSUM))
 		flags = OL_CSUM_PARTIAL;
 	iov_to_buf(f->iov, f->iovcnt, be->fe_hdr_len, q->frame, flen);
-	why = queue_fill(be, q, flen, h, flags);
+	why = queue_fill(be, q, flen, h, flags, core_tx_frame_max(be));
 	if (why != OL_OK)
 		netbe_count_drop(be, why);
 	return 0;
@@ -140,28 +144,33 @@ int soft_tx_flush(struct netbe *be)
 {
 	struct soft_queue *q = &be->core->soft_tx;
 	struct dir_scratch *t = &be->core->tx;
-	int ret, j;
+	int ret;
 
 	while (q->next < q->nsegs) {
 		unsigned m, pool_used = 0;
 
 		for (m = 0; m < NETBE_BURST && q->next + m < q->nsegs; m++)
 			seg_xfer(be, &q->segs[q->next + m], m, &pool_used);
-		ret = be->ops->send(be, t->x, m);
-		if (ret < 0)
+		ret = core_tx_send(be, t->x, m);
+		if (ret == -EAGAIN)
 			return ret;
-		for (j = 0; j < ret; j++) {
-			if (t->x[j].err) {
-				netbe_count_drop(be, NETBE_DROP_TX_ERROR);
-				continue;
-			}
-			be->stats.tx_frames++;
-			be->stats.tx_bytes += t->x[j].len - be->be_hdr_len;
+		if (ret < 0) {
+			soft_tx_discard(be);
+			return ret;
 		}
 		q->next += (unsigned)ret;
 	}
 	q->nsegs = q->next = 0;
 	return 0;
+}
+
+void soft_tx_discard(struct netbe *be)
+{
+	struct soft_queue *q = &be->core->soft_tx;
+
+	for (; q->next < q->nsegs; q->next++)
+		netbe_count_drop(be, NETBE_DROP_TX_ERROR);
+	q->nsegs = q->next = 0;
 }
 
 int soft_rx_start(struct netbe *be, const struct iovec *iov, int iovcnt,
@@ -179,7 +188,7 @@ int soft_rx_start(struct netbe *be, const struct iovec *iov, int iovcnt,
 	if (be->features & NETBE_F_GUEST_CSUM)
 		flags |= OL_CSUM_PARTIAL;
 	iov_to_buf(iov, iovcnt, be->be_hdr_len, q->frame, flen);
-	why = queue_fill(be, q, flen, h, flags);
+	why = queue_fill(be, q, flen, h, flags, NETBE_FRAME_MAX);
 	if (why != OL_OK)
 		netbe_count_drop(be, why);
 	return 0;

@@ -153,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	flags = (data[0] & 1 ? OL_RX : 0) | (data[0] & 2 ? OL_CSUM_PARTIAL : 0);
 	decode(data + 1, &h);
-	why = ol_check(&h, data + HDR_BYTES, size - HDR_BYTES, flags, &p);
+	why = ol_check(&h, data + HDR_BYTES, size - HDR_BYTES, flags, OL_TEST_MAX, &p);
 	if (why != OL_OK) {
 		if (flags & OL_RX)
 			ASSERT(why == NETBE_DROP_RX_BAD_HDR || why == NETBE_DROP_RX_RUNT);

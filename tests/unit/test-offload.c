@@ -75,15 +75,15 @@ struct run {
 	int n;
 };
 
-/* Build @o, check and segment it with @flags into @r.
- * Return: the ol_check() result. */
-static enum netbe_drop_reason run_frame(const struct fb *o, unsigned flags,
-					struct run *r)
+/* Build @o, check and segment it with @flags into segments of at most
+ * @seg_max bytes, into @r. Return: the ol_check() result. */
+static enum netbe_drop_reason run_frame_max(const struct fb *o, unsigned flags,
+					    size_t seg_max, struct run *r)
 {
 	enum netbe_drop_reason why;
 
 	fb_build(frame_buf, o, &r->h, &r->lay);
-	why = ol_check(&r->h, frame_buf, r->lay.len, flags, &r->p);
+	why = ol_check(&r->h, frame_buf, r->lay.len, flags, seg_max, &r->p);
 	r->store = NULL;
 	r->n = 0;
 	if (why != OL_OK)
@@ -92,6 +92,13 @@ static enum netbe_drop_reason run_frame(const struct fb *o, unsigned flags,
 	r->n = ol_segment(&r->h, &r->p, flags, 0xabcd1234, r->store,
 			  ol_store_size(&r->p), r->segs, OL_MAX_SEGS);
 	return why;
+}
+
+/* run_frame_max() with core's largest frame as the limit. */
+static enum netbe_drop_reason run_frame(const struct fb *o, unsigned flags,
+					struct run *r)
+{
+	return run_frame_max(o, flags, OL_TEST_MAX, r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -302,7 +309,7 @@ static void test_udp_zero_csum(void)
 	s = ref_add(s, frame_buf + r.lay.l4, 6);
 	s = ref_add(s, frame_buf + r.lay.payload, o.paylen);
 	fb_put16(frame_buf + r.lay.len - 2, (uint16_t)~ref_fold(s));
-	CHECK_EQ(ol_check(&r.h, frame_buf, r.lay.len, 0, &r.p), OL_OK);
+	CHECK_EQ(ol_check(&r.h, frame_buf, r.lay.len, 0, OL_TEST_MAX, &r.p), OL_OK);
 	r.store = malloc(ol_store_size(&r.p));
 	CHECK_EQ(ol_segment(&r.h, &r.p, 0, 0, r.store, ol_store_size(&r.p),
 			    r.segs, OL_MAX_SEGS), 1);
@@ -486,7 +493,7 @@ static void test_needs_csum_padding(void)
 
 	fb_build(frame_buf, &o, &r.h, &r.lay);
 	memset(frame_buf + r.lay.len, 0x5a, 60 - r.lay.len);
-	CHECK_EQ(ol_check(&r.h, frame_buf, 60, 0, &r.p), OL_OK);
+	CHECK_EQ(ol_check(&r.h, frame_buf, 60, 0, OL_TEST_MAX, &r.p), OL_OK);
 	r.store = malloc(ol_store_size(&r.p));
 	CHECK_EQ(ol_segment(&r.h, &r.p, 0, 0, r.store, ol_store_size(&r.p),
 			    r.segs, 1), 1);
@@ -499,7 +506,7 @@ static void test_needs_csum_padding(void)
 	o.gso_type = NETBE_GSO_UDP_L4;
 	o.gso_size = 50;
 	fb_build(frame_buf, &o, &r.h, &r.lay);
-	CHECK_EQ(ol_check(&r.h, frame_buf, r.lay.len + 2, 0, &r.p),
+	CHECK_EQ(ol_check(&r.h, frame_buf, r.lay.len + 2, 0, OL_TEST_MAX, &r.p),
 		 NETBE_DROP_TX_BAD_HDR);
 }
 
@@ -512,7 +519,7 @@ static void test_needs_csum_ignores_hdr_len(void)
 	size_t len = fb_build(frame_buf, &o, &h, NULL);
 
 	h.hdr_len = 60000;
-	CHECK_EQ(ol_check(&h, frame_buf, len, 0, &p), OL_OK);
+	CHECK_EQ(ol_check(&h, frame_buf, len, 0, OL_TEST_MAX, &p), OL_OK);
 }
 
 static void test_nothing_to_do(void)
@@ -523,7 +530,7 @@ static void test_nothing_to_do(void)
 	uint8_t junk[3] = { 1, 2, 3 };
 
 	CHECK(!ol_needs_work(&h));
-	CHECK_EQ(ol_check(&h, junk, sizeof(junk), 0, &p), OL_OK);
+	CHECK_EQ(ol_check(&h, junk, sizeof(junk), 0, OL_TEST_MAX, &p), OL_OK);
 	CHECK_EQ(ol_store_size(&p), 0);
 	CHECK_EQ(ol_segment(&h, &p, 0, 0, NULL, 0, &s, 1), 1);
 	CHECK(s.data == junk);
@@ -540,7 +547,7 @@ static void test_no_room(void)
 	uint8_t store[OL_MAX_HDR * 3];
 
 	fb_build(frame_buf, &o, &r.h, &r.lay);
-	CHECK_EQ(ol_check(&r.h, frame_buf, r.lay.len, 0, &r.p), OL_OK);
+	CHECK_EQ(ol_check(&r.h, frame_buf, r.lay.len, 0, OL_TEST_MAX, &r.p), OL_OK);
 	CHECK_EQ(r.p.nsegs, 3);
 	CHECK_EQ(ol_segment(&r.h, &r.p, 0, 0, store, sizeof(store), r.segs, 2),
 		 -ENOSPC);
@@ -691,10 +698,10 @@ static void check_bad_case(const struct bad_case *c)
 		NETBE_DROP_RX_RUNT : NETBE_DROP_RX_BAD_HDR;
 
 	/* The unspoiled frame passes. */
-	CHECK_EQ(ol_check(&h, f, len, 0, &p), OL_OK);
+	CHECK_EQ(ol_check(&h, f, len, 0, OL_TEST_MAX, &p), OL_OK);
 	c->mutate(f, &len, &h, &lay);
-	CHECK_EQ(ol_check(&h, f, len, 0, &p), c->want);
-	CHECK_EQ(ol_check(&h, f, len, OL_RX, &p), rx_want);
+	CHECK_EQ(ol_check(&h, f, len, 0, OL_TEST_MAX, &p), c->want);
+	CHECK_EQ(ol_check(&h, f, len, OL_RX, OL_TEST_MAX, &p), rx_want);
 }
 
 static void test_segment_bound(void)
@@ -712,6 +719,136 @@ static void test_segment_bound(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Segment limits: nothing longer than the receiver takes                   */
+/* ------------------------------------------------------------------------ */
+
+/* Segment TCP frame @o for a receiver of @seg_max bytes: every segment
+ * fits, is a valid packet, and the payloads add up to the original in
+ * sequence order. Return: the number of segments. */
+static int check_tcp_fits(const struct fb *o, size_t seg_max)
+{
+	static uint8_t seg[BUF_MAX];
+	static struct run r;
+	size_t done = 0;
+	int i;
+
+	CHECK_EQ(run_frame_max(o, 0, seg_max, &r), OL_OK);
+	for (i = 0; i < r.n; i++) {
+		size_t len = flatten(&r.segs[i], seg), dl = len - r.lay.payload;
+
+		CHECK(len <= seg_max);
+		CHECK(l4_ok(seg, r.lay.l3, r.lay.l4, len, o->ipv, IPPROTO_TCP));
+		CHECK_EQ(fb_get32(seg + r.lay.l4 + 4), (uint32_t)(o->seq + done));
+		CHECK(memcmp(seg + r.lay.payload, frame_buf + r.lay.payload + done,
+			     dl) == 0);
+		done += dl;
+	}
+	CHECK_EQ(done, o->paylen);
+	free(r.store);
+	return r.n;
+}
+
+/* A guest's gso_size larger than the backend's frames (16000 bytes into a
+ * 4096-byte AF_XDP UMEM frame): TCP is segmented at a size that fits. */
+static void test_tso_lowered_to_fit(void)
+{
+	struct fb o = { .ipv = 4, .proto = IPPROTO_TCP, .paylen = 20000,
+			.seq = 0xfffff000, .gso_type = NETBE_GSO_TCPV4,
+			.gso_size = 16000 };
+
+	CHECK_EQ(check_tcp_fits(&o, 4096), 5);      /* 4042 bytes a segment */
+	CHECK_EQ(check_tcp_fits(&o, 1514), 14);
+	o.ipv = 6;
+	o.gso_type = NETBE_GSO_TCPV6;
+	o.paylen = 65000;
+	o.gso_size = 65000;                          /* one segment: too long */
+	CHECK_EQ(check_tcp_fits(&o, 9014), 8);
+}
+
+/* A limit below the headers, or one that needs more segments than the
+ * engine makes, is too big, not a bad header. */
+static void test_tso_cannot_fit(void)
+{
+	struct fb o = { .ipv = 4, .proto = IPPROTO_TCP, .paylen = 60000,
+			.gso_type = NETBE_GSO_TCPV4, .gso_size = 1448 };
+	static struct run r;
+
+	CHECK_EQ(run_frame_max(&o, 0, 54, &r), NETBE_DROP_TX_TOO_BIG);
+	CHECK_EQ(run_frame_max(&o, OL_RX, 54, &r), NETBE_DROP_RX_TOO_BIG);
+	CHECK_EQ(run_frame_max(&o, 0, 54 + 50, &r), NETBE_DROP_TX_TOO_BIG);
+}
+
+/* USO datagram boundaries are the sender's: never moved, refused instead. */
+static void test_uso_too_big(void)
+{
+	struct fb o = { .ipv = 4, .proto = IPPROTO_UDP, .paylen = 8000,
+			.gso_type = NETBE_GSO_UDP_L4, .gso_size = 2000 };
+	static struct run r;
+
+	CHECK_EQ(run_frame_max(&o, 0, 1514, &r), NETBE_DROP_TX_TOO_BIG);
+	CHECK_EQ(run_frame_max(&o, 0, 2042, &r), OL_OK);
+	CHECK_EQ(r.n, 4);
+	free(r.store);
+}
+
+/* Check UFO fragments of @o made for a @seg_max receiver: all fit, the
+ * IP payload lengths agree with the fragment lengths, and the fragments'
+ * data reassembles into the datagram. Return: the number of fragments. */
+static int check_ufo_fits(const struct fb *o, size_t seg_max)
+{
+	static uint8_t seg[BUF_MAX], dgram[BUF_MAX];
+	static struct run r;
+	size_t ulen = 8 + o->paylen, got = 0;
+	size_t fh = o->ipv == 4 ? 0 : 8;     /* fragment header bytes */
+	int i;
+
+	CHECK_EQ(run_frame_max(o, 0, seg_max, &r), OL_OK);
+	for (i = 0; i < r.n && r.n > 1; i++) {
+		size_t len = flatten(&r.segs[i], seg), off, fl;
+		const uint8_t *ip = seg + r.lay.l3;
+
+		CHECK(len <= seg_max);
+		if (o->ipv == 4) {
+			CHECK_EQ(fb_get16(ip + 2), len - r.lay.l3);
+			CHECK(ip4_ok(ip));
+			off = (size_t)(fb_get16(ip + 6) & 0x1fff) * 8;
+		} else {
+			CHECK_EQ(fb_get16(ip + 4), len - r.lay.l3 - 40);
+			off = fb_get16(seg + r.lay.l4 + 2) & ~7u;
+		}
+		fl = len - r.lay.l4 - fh;
+		CHECK(off + fl <= ulen);
+		if (off + fl <= ulen) {
+			memcpy(dgram + off, seg + r.lay.l4 + fh, fl);
+			got += fl;
+		}
+	}
+	if (r.n > 1) {
+		CHECK_EQ(got, ulen);
+		CHECK(memcmp(dgram + 8, frame_buf + r.lay.payload, o->paylen) == 0);
+	}
+	free(r.store);
+	return r.n;
+}
+
+/* The reported case: a 65551-byte UFO/IPv6 frame, UDP length 65497 and
+ * gso_size 65496, made a 65558-byte first fragment. */
+static void test_ufo6_never_grows(void)
+{
+	struct fb o = { .ipv = 6, .proto = IPPROTO_UDP, .paylen = 65489,
+			.gso_type = NETBE_GSO_UDP, .gso_size = 65496 };
+
+	CHECK_EQ(check_ufo_fits(&o, OL_TEST_MAX), 2);
+	CHECK_EQ(check_ufo_fits(&o, 1514), 46);
+	o.ntags = 2;
+	o.paylen = 1000;                    /* fits gso_size, not the limit */
+	CHECK_EQ(check_ufo_fits(&o, 1000), 2);
+	o.ipv = 4;
+	o.paylen = 60000;
+	CHECK_EQ(check_ufo_fits(&o, 1518), 41);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Truncation and corruption: no out-of-bounds access, sane results         */
 /* ------------------------------------------------------------------------ */
 
@@ -726,7 +863,7 @@ static int probe(const uint8_t *src, size_t len, const struct netbe_vnet_hdr *h,
 	int n = 0, i;
 
 	memcpy(f, src, len);
-	if (ol_check(h, f, len, flags, &p) == OL_OK) {
+	if (ol_check(h, f, len, flags, OL_TEST_MAX, &p) == OL_OK) {
 		store = malloc(ol_store_size(&p) + 1);
 		n = ol_segment(h, &p, flags, 1, store, ol_store_size(&p), segs,
 			       OL_MAX_SEGS);
@@ -824,6 +961,10 @@ int main(void)
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		RUN_CASE(bad_cases[i].name, check_bad_case, &bad_cases[i]);
 	RUN(test_segment_bound);
+	RUN(test_tso_lowered_to_fit);
+	RUN(test_tso_cannot_fit);
+	RUN(test_uso_too_big);
+	RUN(test_ufo6_never_grows);
 	RUN(test_truncated);
 	RUN(test_corrupted);
 	return harness_done();

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-boundary.c - hostile frames through the public API: what core
+ * hands a backend and what it hands the frontend stay inside their
+ * limits, and nothing is lost without a count.
+ *
+ *  - software segments fit the backend: a guest's gso_size larger than
+ *    the link (16000 on a 1500-byte MTU pair end) is segmented at a size
+ *    that fits, and a UFO/IPv6 super-frame at the 64 KiB limit is
+ *    fragmented without growing past it (the fragment header is 8 bytes);
+ *    the receiving end checks every frame's IP length against its size
+ *    and reassembles the payload byte for byte;
+ *  - netbe_recv_burst() returns 0 only when nothing is pending: a stream
+ *    peer's runts fill whole bursts (all dropped) before a good frame,
+ *    through the caller's buffers and through core's stash.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "harness.h"
+#include "netbe.h"
+#include "offload-frames.h"
+
+#define HDR 12
+#define BUF (HDR + 65535 + 18)
+#define BURST 8
+
+static uint8_t frame[HDR + 70000];
+static uint8_t rxbuf[BURST][BUF];
+
+/* Open the two ends of pair @name with specs @a and @b (keys after the
+ * name); the sender takes every host offload, header 12. Return: 0. */
+static int open_pair(struct netbe_epoll *ep, struct netbe **tx,
+		     struct netbe **rx, const char *a, const char *b)
+{
+	if (netbe_open(tx, a, NULL, netbe_epoll_loop(ep)) ||
+	    netbe_open(rx, b, NULL, netbe_epoll_loop(ep)))
+		return -1;
+	if (netbe_set_cap(*tx, NETBE_F_HOST_OFFLOADS, HDR) ||
+	    netbe_set_cap(*rx, 0, HDR))
+		return -1;
+	return 0;
+}
+
+/* Build @o with its header in front, send it into @tx. Return: send's
+ * result. */
+static ssize_t send_super(struct netbe *tx, const struct fb *o,
+			  struct fb_layout *lay)
+{
+	struct netbe_vnet_hdr h;
+	struct iovec iov;
+	size_t len = fb_build(frame + HDR, o, &h, lay);
+
+	memset(frame, 0, HDR);
+	fb_encode_vnet(frame, &h);
+	iov = (struct iovec){ frame, HDR + len };
+	return netbe_send(tx, &iov, 1);
+}
+
+/* What the receiving end got, checked frame by frame. */
+struct received {
+	unsigned frames;
+	size_t largest;            /* longest frame, header excluded */
+	size_t payload;            /* L4 (TCP) or IP (UFO) payload bytes */
+	bool ip_len_ok;            /* every IP length matches the frame */
+};
+
+/* Receive everything @rx holds; each frame's IP length must match its
+ * size and its payload must equal @orig's at the offset it claims. */
+static void drain(struct netbe *rx, const struct fb_layout *lay, bool tcp,
+		  const uint8_t *orig, struct received *r)
+{
+	struct iovec iov[BURST];
+	struct netbe_frame f[BURST];
+	int n, i;
+
+	memset(r, 0, sizeof(*r));
+	r->ip_len_ok = true;
+	do {
+		for (i = 0; i < BURST; i++) {
+			iov[i] = (struct iovec){ rxbuf[i], BUF };
+			f[i] = (struct netbe_frame){ .iov = &iov[i], .iovcnt = 1 };
+		}
+		n = netbe_recv_burst(rx, f, BURST);
+		for (i = 0; i < n; i++) {
+			const uint8_t *e = rxbuf[i] + HDR, *ip = e + lay->l3;
+			size_t len = (size_t)f[i].result - HDR;
+			bool v4 = (ip[0] >> 4) == 4;
+			size_t iplen = v4 ? fb_get16(ip + 2) : 40u + fb_get16(ip + 4);
+
+			r->frames++;
+			if (len > r->largest)
+				r->largest = len;
+			if (lay->l3 + iplen != len)
+				r->ip_len_ok = false;
+			if (tcp) {
+				uint32_t off = fb_get32(e + lay->l4 + 4);
+				size_t dl = len - lay->payload;
+
+				CHECK(memcmp(e + lay->payload, orig + lay->payload + off, dl) == 0);
+				r->payload += dl;
+			} else {
+				r->payload += len - lay->l4 - (v4 ? 0 : 8);
+			}
+		}
+	} while (n > 0);
+}
+
+/* A 20054-byte TSO frame with gso_size 16000 into a 1500-byte link: the
+ * segments are cut at 1460 bytes of payload, none is lost or dropped. */
+static void test_soft_tso_fits_link(void)
+{
+	struct fb o = { .ipv = 4, .proto = IPPROTO_TCP, .paylen = 20000,
+			.gso_type = NETBE_GSO_TCPV4, .gso_size = 16000 };
+	struct netbe *tx = NULL, *rx = NULL;
+	struct netbe_epoll *ep = NULL;
+	struct netbe_stats st = { 0 };
+	struct fb_layout lay;
+	struct received r;
+	unsigned i;
+
+	CHECK_EQ(netbe_epoll_new(&ep), 0);
+	CHECK_EQ(open_pair(ep, &tx, &rx, "pair:tso,mtu=1500,offload=soft",
+			   "pair:tso,mtu=1500"), 0);
+	CHECK_EQ(send_super(tx, &o, &lay), HDR + (ssize_t)lay.len);
+	drain(rx, &lay, true, frame + HDR, &r);
+	CHECK_EQ(r.frames, 14);
+	CHECK(r.largest <= 1518);
+	CHECK(r.ip_len_ok);
+	CHECK_EQ(r.payload, 20000);
+	netbe_get_stats(tx, &st);
+	CHECK_EQ(st.tx_frames, 14);
+	for (i = 0; i < NETBE_DROP__MAX; i++)
+		CHECK_EQ(st.drops[i], 0);
+	netbe_close(tx);
+	netbe_close(rx);
+	netbe_epoll_free(ep);
+}
+
+/* The reported UFO/IPv6 case: a 65551-byte frame, UDP length 65497,
+ * gso_size 65496. Its first fragment used to be 65558 bytes. */
+static void test_soft_ufo6_never_grows(void)
+{
+	struct fb o = { .ipv = 6, .proto = IPPROTO_UDP, .paylen = 65489,
+			.gso_type = NETBE_GSO_UDP, .gso_size = 65496 };
+	struct netbe *tx = NULL, *rx = NULL;
+	struct netbe_epoll *ep = NULL;
+	struct fb_layout lay;
+	struct received r;
+
+	CHECK_EQ(netbe_epoll_new(&ep), 0);
+	CHECK_EQ(open_pair(ep, &tx, &rx, "pair:ufo,offload=soft", "pair:ufo"), 0);
+	CHECK_EQ(send_super(tx, &o, &lay), HDR + 65551);
+	drain(rx, &lay, false, NULL, &r);
+	CHECK_EQ(r.frames, 2);
+	CHECK(r.largest <= 65535 + 18);
+	CHECK(r.ip_len_ok);
+	CHECK_EQ(r.payload, 65497);
+	netbe_close(tx);
+	netbe_close(rx);
+	netbe_epoll_free(ep);
+}
+
+/* A stream peer on a unix socket in a private directory. */
+struct stream_peer {
+	char dir[64], path[108];
+	int listen_fd, fd;
+	struct netbe *be;
+};
+
+/* Connect a stream handle to a fresh listener. Return: 0 or -1. */
+static int stream_peer_open(struct stream_peer *s, struct netbe_epoll *ep)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	char spec[160];
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/netbe-boundary-XXXXXX");
+	if (!mkdtemp(s->dir))
+		return -1;
+	snprintf(s->path, sizeof(s->path), "%s/peer.sock", s->dir);
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", s->path);
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&un, sizeof(un)) ||
+	    listen(s->listen_fd, 1))
+		return -1;
+	snprintf(spec, sizeof(spec), "stream:connect=%s", s->path);
+	if (netbe_open(&s->be, spec, NULL, netbe_epoll_loop(ep)))
+		return -1;
+	s->fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	return s->fd < 0 ? -1 : 0;
+}
+
+static void stream_peer_close(struct stream_peer *s)
+{
+	netbe_close(s->be);
+	close(s->fd);
+	close(s->listen_fd);
+	unlink(s->path);
+	rmdir(s->dir);
+}
+
+/* Write @runts one-byte frames, then one 60-byte frame, in one go.
+ * Return: true when all of it was written. */
+static bool write_runts_then_frame(int fd, unsigned runts)
+{
+	uint8_t buf[200 * 5 + 64] = { 0 };
+	size_t off = 0;
+	unsigned i;
+
+	for (i = 0; i < runts; i++) {
+		fb_put32(buf + off, 1);
+		off += 5;
+	}
+	fb_put32(buf + off, 60);
+	memset(buf + off + 4, 0xff, 6);
+	off += 64;
+	return write(fd, buf, off) == (ssize_t)off;
+}
+
+/* Receive with @nbufs buffers of @size bytes. Return: recv_burst's. */
+static int recv_into(struct netbe *be, unsigned nbufs, size_t size)
+{
+	struct iovec iov[BURST];
+	struct netbe_frame f[BURST];
+	unsigned i;
+
+	for (i = 0; i < nbufs; i++) {
+		iov[i] = (struct iovec){ rxbuf[i], size };
+		f[i] = (struct netbe_frame){ .iov = &iov[i], .iovcnt = 1 };
+	}
+	return netbe_recv_burst(be, f, nbufs);
+}
+
+/* 16 runts (two whole bursts of 8, all dropped), then a good frame. */
+static void test_recv_burst_past_dropped(void)
+{
+	struct netbe_epoll *ep = NULL;
+	struct stream_peer s = { .listen_fd = -1, .fd = -1 };
+	struct netbe_stats st = { 0 };
+
+	CHECK_EQ(netbe_epoll_new(&ep), 0);
+	CHECK_EQ(stream_peer_open(&s, ep), 0);
+	CHECK(write_runts_then_frame(s.fd, 16));
+	CHECK_EQ(recv_into(s.be, BURST, BUF), 1);
+	CHECK_EQ(recv_into(s.be, BURST, BUF), 0);
+	netbe_get_stats(s.be, &st);
+	CHECK_EQ(st.drops[NETBE_DROP_RX_RUNT], 16);
+	CHECK_EQ(st.rx_frames, 1);
+	stream_peer_close(&s);
+	netbe_epoll_free(ep);
+}
+
+/* The same through core's stash (buffers smaller than the largest frame),
+ * with more runts than one backend burst. */
+static void test_recv_stash_past_dropped(void)
+{
+	struct netbe_epoll *ep = NULL;
+	struct stream_peer s = { .listen_fd = -1, .fd = -1 };
+	struct netbe_stats st = { 0 };
+
+	CHECK_EQ(netbe_epoll_new(&ep), 0);
+	CHECK_EQ(stream_peer_open(&s, ep), 0);
+	CHECK(write_runts_then_frame(s.fd, 200));
+	CHECK_EQ(netbe_peek_recvlen(s.be), 60);
+	CHECK_EQ(recv_into(s.be, 1, 1600), 1);
+	CHECK_EQ(recv_into(s.be, 1, 1600), 0);
+	netbe_get_stats(s.be, &st);
+	CHECK_EQ(st.drops[NETBE_DROP_RX_RUNT], 200);
+	stream_peer_close(&s);
+	netbe_epoll_free(ep);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	RUN(test_soft_tso_fits_link);
+	RUN(test_soft_ufo6_never_grows);
+	RUN(test_recv_burst_past_dropped);
+	RUN(test_recv_stash_past_dropped);
+	return harness_done();
+}
