@@ -3,11 +3,16 @@
  * fuzz-offload.c - libFuzzer target for the software offload engine.
  *
  * Input: byte 0 chooses the direction and options (bit 0: OL_RX, bit 1:
- * OL_CSUM_PARTIAL), bytes 1-10 are a 10-byte little-endian virtio-net
- * header, the rest is the frame. The target runs ol_check(), and on
- * acceptance ol_segment() and ol_csum_complete(), then checks invariants
- * and aborts when one fails:
+ * OL_CSUM_PARTIAL) and, in bits 2-7, the receiver's largest frame (0: a
+ * 64 KiB super-frame's, 1-7: 56-152 bytes, below or near the headers,
+ * 8-63: 8-63 KiB); bytes 1-10 are a 10-byte little-endian virtio-net
+ * header, the rest is the frame (up to 70000 bytes: run libFuzzer with
+ * -max_len=70000). The target runs ol_check(), and on acceptance
+ * ol_segment() and ol_csum_complete(), then checks invariants and aborts
+ * when one fails:
  *  - a rejection names a reason of the requested direction;
+ *  - no GSO segment is longer than the limit, and each one's IP length
+ *    field says its real length;
  *  - every header block lies in the store, every payload slice in the
  *    frame, slices follow each other without gap or overlap, and together
  *    with the headers they carry exactly the input's payload;
@@ -29,6 +34,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ol_seg segs[OL_MAX_SEGS];
 static uint8_t flat[70000 + OL_MAX_HDR];
+
+/* The receiver's largest frame chosen by bits 2-7 of @opts.
+ * Return: the limit for ol_check(). */
+static size_t seg_limit(uint8_t opts)
+{
+	size_t k = opts >> 2;
+
+	if (k == 0)
+		return OL_TEST_MAX;
+	if (k < 8)
+		return 40 + 16 * k;
+	return k * 1024 < OL_TEST_MAX ? k * 1024 : OL_TEST_MAX;
+}
 
 /* Abort with the failed condition, so the fuzzer keeps the input. */
 #define ASSERT(c) do { if (!(c)) { \
@@ -93,14 +111,31 @@ static void check_csums(const struct ol_pkt *p, const struct ol_seg *s)
 	ASSERT(ref_fold(ref_add(sum, flat + l4, len - l4)) == 0xffff);
 }
 
+/* Every segment fits @seg_max and its IP length field matches it. */
+static void check_lengths(const struct ol_pkt *p, int n, size_t seg_max)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = flatten(&segs[i]);
+		size_t iplen = p->ipv == 4 ? fb_get16(flat + p->l3 + 2)
+					   : 40u + fb_get16(flat + p->l3 + 4);
+
+		ASSERT(len <= seg_max && len <= OL_TEST_MAX);
+		ASSERT(p->l3 + iplen == len);
+	}
+}
+
 /* Invariants for a GSO frame's segments. */
 static void check_gso(const struct netbe_vnet_hdr *h, const struct ol_pkt *p,
-		      unsigned flags, int n, const uint8_t *store, size_t slen)
+		      unsigned flags, int n, const uint8_t *store, size_t slen,
+		      size_t seg_max)
 {
 	const uint8_t *f = p->frame;
 	size_t start = p->ipv == 4 ? p->l4 : p->unfrag;
 	int i;
 
+	check_lengths(p, n, seg_max);
 	if (p->gso != NETBE_GSO_UDP || n == 1) {
 		check_slices(p, n, store, slen, f + p->end);
 		ASSERT(segs[0].data == f + p->payload);
@@ -146,19 +181,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned flags;
 	struct ol_pkt p;
 	uint8_t *store;
-	size_t slen;
+	size_t slen, seg_max;
 	int n;
 
 	if (size < HDR_BYTES)
 		return 0;
 	flags = (data[0] & 1 ? OL_RX : 0) | (data[0] & 2 ? OL_CSUM_PARTIAL : 0);
+	seg_max = seg_limit(data[0]);
 	decode(data + 1, &h);
-	why = ol_check(&h, data + HDR_BYTES, size - HDR_BYTES, flags, OL_TEST_MAX, &p);
+	why = ol_check(&h, data + HDR_BYTES, size - HDR_BYTES, flags, seg_max, &p);
 	if (why != OL_OK) {
 		if (flags & OL_RX)
-			ASSERT(why == NETBE_DROP_RX_BAD_HDR || why == NETBE_DROP_RX_RUNT);
+			ASSERT(why == NETBE_DROP_RX_BAD_HDR || why == NETBE_DROP_RX_RUNT ||
+			       why == NETBE_DROP_RX_TOO_BIG);
 		else
-			ASSERT(why == NETBE_DROP_TX_BAD_HDR || why == NETBE_DROP_TX_RUNT);
+			ASSERT(why == NETBE_DROP_TX_BAD_HDR || why == NETBE_DROP_TX_RUNT ||
+			       why == NETBE_DROP_TX_TOO_BIG);
 		return 0;
 	}
 	slen = ol_store_size(&p);
@@ -167,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = ol_segment(&h, &p, flags, 0x1234, store, slen, segs, OL_MAX_SEGS);
 	ASSERT(n >= 1 && (unsigned)n == p.nsegs);
 	if (p.parsed)
-		check_gso(&h, &p, flags, n, store, slen);
+		check_gso(&h, &p, flags, n, store, slen, seg_max);
 	else if (h.flags & NETBE_HDR_F_NEEDS_CSUM)
 		check_csum_only(&h, &p, flags);
 	else
