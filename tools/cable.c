@@ -337,7 +337,10 @@ struct netbe *cable_end(const struct cable *c, bool b)
 
 void cable_get_flow(const struct cable *c, bool a_to_b, struct cable_flow *f)
 {
-	*f = a_to_b ? c->ab.flow : c->ba.flow;
+	const struct direction *d = a_to_b ? &c->ab : &c->ba;
+
+	*f = d->flow;
+	f->held = d->pend_n;
 }
 
 void cable_close(struct cable *c)

@@ -14,10 +14,13 @@
 
 struct cable;
 
-/* What one direction moved: frames, and the receive calls that got them. */
+/* What one direction moved: frames, and the receive calls that got them;
+ * and the frames received but not sent yet (the sink pushed back), which
+ * closing the cable throws away. */
 struct cable_flow {
 	uint64_t frames;
 	uint64_t bursts;
+	uint64_t held;
 };
 
 /**

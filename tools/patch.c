@@ -65,16 +65,18 @@ static void print_ends(struct patch *p)
 	print_stats("B", p->spec_b, cable_end(p->cable, true));
 }
 
-/* Print, per direction, the frames moved and the bursts that moved them. */
+/* Print, per direction, the frames moved, the bursts that moved them and
+ * the frames still held for a sink that pushed back (lost at exit). */
 static void print_flows(struct patch *p)
 {
 	struct cable_flow ab, ba;
 
 	cable_get_flow(p->cable, true, &ab);
 	cable_get_flow(p->cable, false, &ba);
-	printf("A->B: %llu frames in %llu bursts, B->A: %llu frames in %llu bursts\n",
+	printf("A->B: %llu frames in %llu bursts, %llu held, B->A: %llu frames in %llu bursts, %llu held\n",
 	       (unsigned long long)ab.frames, (unsigned long long)ab.bursts,
-	       (unsigned long long)ba.frames, (unsigned long long)ba.bursts);
+	       (unsigned long long)ab.held, (unsigned long long)ba.frames,
+	       (unsigned long long)ba.bursts, (unsigned long long)ba.held);
 	fflush(stdout);
 }
 
