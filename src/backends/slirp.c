@@ -46,6 +46,15 @@
  * sees the next frame: with a 64 KiB window and 25-64 KB frames, that ACK
  * latency is what bounds bulk TCP from a namespace.
  *
+ * Guest frames. libslirp parses guest bytes, and a crash in it is a crash
+ * of the process, so it only sees frames netbe checked (see
+ * doc/slirp.md). IPv4 and IPv6 fragments never reach it: libslirp 4.7.0
+ * dies on a lone IPv4 last fragment (issue 14), so they go to a bounded
+ * reassembler (ipfrag.c) and only whole datagrams go in; IP headers whose
+ * lengths do not fit the frame are dropped as tx_bad_hdr, fragments that
+ * cannot be reassembled (overlaps, timeouts, too many in flight, still in
+ * flight at close) as tx_fragment. Expiry is lazy, at each send.
+ *
  * Offloads. libslirp has none, so the guest is offered core's software
  * offloads, and by default only up to SL_SOFT_OFFLOAD_MTU_MAX (see there).
  *
@@ -71,6 +80,7 @@
 #include "backend.h"
 #include "clock.h"
 #include "iov.h"
+#include "ipfrag.h"
 #include "log.h"
 #include "spec.h"
 
@@ -170,6 +180,7 @@ struct sl_priv {
 	void *wake_watch;
 	bool wake_pending;
 
+	struct ipf frags;          /* guest IP fragments being reassembled */
 	bool kick;                 /* frames queued during this call */
 	unsigned char *bounce;     /* a multi-segment frame made contiguous */
 	size_t mtu;
@@ -959,6 +970,13 @@ static int sl_config(const struct netbe_spec *spec, SlirpConfig *cfg,
 	return 0;
 }
 
+/** sl_count_frag_drops() - count @n fragments dropped as tx_fragment. */
+static void sl_count_frag_drops(struct netbe *be, unsigned n)
+{
+	while (n--)
+		netbe_count_drop(be, NETBE_DROP_TX_FRAGMENT);
+}
+
 /** sl_release() - free everything; works on a partly opened handle. */
 static void sl_release(struct netbe *be)
 {
@@ -969,6 +987,7 @@ static void sl_release(struct netbe *be)
 	if (s->slirp)
 		slirp_cleanup(s->slirp);
 	s->slirp = NULL;
+	sl_count_frag_drops(be, ipf_release(&s->frags));
 	while (s->nwatched)
 		sl_unwatch(be, s->watched[0]);
 	while (s->ntimers)
@@ -1071,6 +1090,33 @@ static const uint8_t *sl_frame(struct sl_priv *s, const struct netbe_xfer *x)
 }
 
 /**
+ * sl_input() - hand the guest frame @f of @len bytes to slirp, through the
+ * reassembler: whole datagrams and frames that are not IP fragments go in,
+ * fragments wait for the rest of their datagram, bad headers are counted.
+ */
+static void sl_input(struct netbe *be, const uint8_t *f, size_t len)
+{
+	struct sl_priv *s = netbe_priv(be);
+	struct ipf_out out;
+
+	switch (ipf_input(&s->frags, f, len, nb_clock_ns(CLOCK_MONOTONIC), &out)) {
+	case IPF_PASS:
+		slirp_input(s->slirp, f, (int)len);
+		break;
+	case IPF_DONE:
+		slirp_input(s->slirp, out.frame, (int)out.len);
+		break;
+	case IPF_BAD_HDR:
+		netbe_count_drop(be, NETBE_DROP_TX_BAD_HDR);
+		break;
+	case IPF_HELD:
+	case IPF_DROPPED:
+		break;
+	}
+	sl_count_frag_drops(be, out.dropped);
+}
+
+/**
  * sl_send() - the backend's send(): hand frames to slirp, which takes
  * every frame, stopping after one that slirp answered (an ARP reply, the
  * ACK of a TCP segment) so that core can hand the answer to an inline-rx
@@ -1089,7 +1135,7 @@ static int sl_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 			x[i].err = -EMSGSIZE;
 			continue;
 		}
-		slirp_input(s->slirp, sl_frame(s, &x[i]), (int)x[i].len);
+		sl_input(be, sl_frame(s, &x[i]), x[i].len);
 		if (s->kick) {
 			i++;
 			break;  /* slirp answered: core may deliver it before the next frame */
