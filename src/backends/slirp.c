@@ -1093,18 +1093,27 @@ static const uint8_t *sl_frame(struct sl_priv *s, const struct netbe_xfer *x)
  * sl_input() - hand the guest frame @f of @len bytes to slirp, through the
  * reassembler: whole datagrams and frames that are not IP fragments go in,
  * fragments wait for the rest of their datagram, bad headers are counted.
+ * A completed datagram counts its earlier fragments as sent, with the
+ * bytes it adds to this frame's, so every fragment is counted once: sent
+ * or dropped.
+ * Return: 0 when core counts the frame as sent, NETBE_XFER_ACCOUNTED when
+ * it is held or was counted as a drop here.
  */
-static void sl_input(struct netbe *be, const uint8_t *f, size_t len)
+static int sl_input(struct netbe *be, const uint8_t *f, size_t len)
 {
 	struct sl_priv *s = netbe_priv(be);
 	struct ipf_out out;
+	int ret = NETBE_XFER_ACCOUNTED;
 
 	switch (ipf_input(&s->frags, f, len, nb_clock_ns(CLOCK_MONOTONIC), &out)) {
 	case IPF_PASS:
 		slirp_input(s->slirp, f, (int)len);
+		ret = 0;
 		break;
 	case IPF_DONE:
 		slirp_input(s->slirp, out.frame, (int)out.len);
+		netbe_count_tx(be, out.nfrags - 1, out.len > len ? out.len - len : 0);
+		ret = 0;
 		break;
 	case IPF_BAD_HDR:
 		netbe_count_drop(be, NETBE_DROP_TX_BAD_HDR);
@@ -1114,6 +1123,7 @@ static void sl_input(struct netbe *be, const uint8_t *f, size_t len)
 		break;
 	}
 	sl_count_frag_drops(be, out.dropped);
+	return ret;
 }
 
 /**
@@ -1135,7 +1145,7 @@ static int sl_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 			x[i].err = -EMSGSIZE;
 			continue;
 		}
-		sl_input(be, sl_frame(s, &x[i]), x[i].len);
+		x[i].err = sl_input(be, sl_frame(s, &x[i]), x[i].len);
 		if (s->kick) {
 			i++;
 			break;  /* slirp answered: core may deliver it before the next frame */

@@ -16,7 +16,10 @@
  *    never truncates; it reports each frame's length in x[i].len;
  *  - send() never blocks and never drops a frame silently: it returns how
  *    many frames it consumed, and sets x[i].err for the ones it consumed but
- *    could not deliver (core counts them as tx_error drops).
+ *    could not deliver (core counts them as tx_error drops), or to
+ *    NETBE_XFER_ACCOUNTED for one it keeps or drops and counts itself
+ *    (slirp holding an IP fragment until its datagram is whole);
+ *  - core hands send() no frame longer than be->tx_max.
  */
 #ifndef NETBE_BACKEND_H
 #define NETBE_BACKEND_H
@@ -39,8 +42,13 @@ struct netbe_xfer {
 	struct iovec *iov;     /* backend header, then the frame */
 	int iovcnt;
 	size_t len;            /* recv: set by the backend; send: set by core */
-	int err;               /* send: 0, or why the backend dropped it */
+	int err;               /* send: 0, a negative errno (why the backend
+				* dropped it), or NETBE_XFER_ACCOUNTED */
 };
+
+/* x[i].err of a frame the backend consumed and accounts for itself, later
+ * (netbe_count_tx) or now (netbe_count_drop): core counts it nowhere. */
+#define NETBE_XFER_ACCOUNTED 1
 
 enum netbe_name_use {
 	NETBE_NAME_NONE,       /* "TYPE" only */
@@ -153,6 +161,9 @@ int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd);
 void netbe_set_link(struct netbe *be, bool up);
 /** netbe_count_drop() - count one dropped frame under @reason. */
 void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason);
+/** netbe_count_tx() - count @frames sent and @bytes, for frames a backend
+ * kept with NETBE_XFER_ACCOUNTED and has now sent on. Call from send(). */
+void netbe_count_tx(struct netbe *be, uint64_t frames, uint64_t bytes);
 /** netbe_count_peer_refused() - count one connecting peer turned away. */
 void netbe_count_peer_refused(struct netbe *be);
 

@@ -84,6 +84,12 @@ void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason)
 	__atomic_fetch_add(&be->stats.drops[reason], 1, __ATOMIC_RELAXED);
 }
 
+void netbe_count_tx(struct netbe *be, uint64_t frames, uint64_t bytes)
+{
+	be->stats.tx_frames += frames;
+	be->stats.tx_bytes += bytes;
+}
+
 void netbe_count_peer_refused(struct netbe *be)
 {
 	__atomic_fetch_add(&be->stats.peers_refused, 1, __ATOMIC_RELAXED);
@@ -675,6 +681,8 @@ int core_tx_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 	}
 	ret = be->ops->send(be, x, m);
 	for (j = 0; ret > 0 && j < (unsigned)ret; j++) {
+		if (x[j].err == NETBE_XFER_ACCOUNTED)
+			continue;
 		if (x[j].err) {
 			netbe_count_drop(be, NETBE_DROP_TX_ERROR);
 			continue;

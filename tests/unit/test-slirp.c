@@ -748,6 +748,16 @@ static uint64_t tx_fragment_drops(struct netbe *be)
 	return st.drops[NETBE_DROP_TX_FRAGMENT];
 }
 
+/** tx_sent() - Return: the handle's tx_frames count. */
+static uint64_t tx_sent(struct netbe *be)
+{
+	struct netbe_stats st;
+
+	if (netbe_get_stats(be, &st))
+		return UINT64_MAX;
+	return st.tx_frames;
+}
+
 /*
  * Issue 14, defect 5: a lone IPv4 last fragment (MF=0, offset > 0) to the
  * gateway killed libslirp 4.7.0 (SIGBUS in slirp_input). netbe must keep
@@ -769,8 +779,10 @@ static void test_lone_last_fragment(void)
 	for (i = 0; i < 5; i++)
 		step(&c, is_tcp, NULL);
 	CHECK_EQ(tx_fragment_drops(c.be), 0);
+	CHECK_EQ(tx_sent(c.be), 0);       /* held: neither sent nor dropped */
 	send_frame(&c, f, ip4_frag(f, 0x4242, d, 8, 32, false));
 	CHECK_EQ(tx_fragment_drops(c.be), 2);
+	CHECK_EQ(tx_sent(c.be), 0);       /* each fragment counted once */
 	send_frame(&c, f, ip4_frag(f, 0x4243, d, 16, 8, false));
 	ctx_close(&c);  /* in flight at close: counted, nothing leaks */
 }
@@ -802,6 +814,7 @@ static void test_fragments_reassembled(void)
 	CHECK_EQ(n, 3000);
 	CHECK(n == 3000 && !memcmp(got, d + 8, 3000));
 	CHECK_EQ(tx_fragment_drops(c.be), 0);
+	CHECK_EQ(tx_sent(c.be), 3);       /* the three fragments, once each */
 	ctx_close(&c);
 out:
 	if (fd >= 0)
