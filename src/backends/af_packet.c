@@ -64,9 +64,10 @@
 #include "backend.h"
 #include "iov.h"
 #include "log.h"
+#include "ring_copy.h"
 #include "spec.h"
 
-#define AFP_VNET_HDR_LEN 10
+#define AFP_VNET_HDR_LEN RC_AFP_VNET_HDR_LEN
 /* Receive ring: blocks of AFP_BLOCK_SIZE bytes (a power of two: the kernel
  * allocates blocks in power-of-two pages), cut into slots that each hold
  * the largest frame with the kernel's slot header in front of it. */
@@ -74,7 +75,6 @@
 #define AFP_RING_BYTES (8u << 20)
 #define AFP_SLOT_OVERHEAD 128u
 #define AFP_VLAN_LEN 4u
-#define AFP_MAC_ADDRS_LEN 12u
 
 /* Transmit offloads the kernel takes with PACKET_VNET_HDR (packet_snd ->
  * virtio_net_hdr_to_skb); UDP segmentation (USO) from Linux 6.2 on. */
@@ -444,75 +444,6 @@ static void afp_release(struct netbe *be, struct afp_priv *p,
 	p->unchecked = true;
 }
 
-/** afp_add16() - add @d to the little-endian 16-bit field at @f. */
-static void afp_add16(uint8_t *f, unsigned d)
-{
-	unsigned v = (unsigned)(f[0] | f[1] << 8) + d;
-
-	f[0] = (uint8_t)v;
-	f[1] = (uint8_t)(v >> 8);
-}
-
-/**
- * afp_vnet_hdr_shift() - a VLAN tag goes back in front of the network
- * header: move the header's offsets (hdr_len, csum_start) past it.
- */
-static void afp_vnet_hdr_shift(uint8_t *vh)
-{
-	if (vh[1] != NETBE_GSO_NONE)
-		afp_add16(vh + 2, AFP_VLAN_LEN);
-	if (vh[0] & NETBE_HDR_F_NEEDS_CSUM)
-		afp_add16(vh + 6, AFP_VLAN_LEN);
-}
-
-/**
- * afp_copy_frame() - copy frame @h (its virtio-net header first) into @x,
- * putting back a VLAN tag the kernel stripped
- * Return: true with x->len set; false when the frame is malformed,
- * truncated or larger than @x (the caller counts it).
- */
-static bool afp_copy_frame(struct afp_priv *p, const struct tpacket2_hdr *h, struct netbe_xfer *x,
-			   enum netbe_drop_reason *why)
-{
-	const uint8_t *base = (const uint8_t *)h;
-	size_t hdr = p->vnet_hdr ? AFP_VNET_HDR_LEN : 0, off = hdr;
-	bool vlan = h->tp_status & TP_STATUS_VLAN_VALID;
-	size_t len = h->tp_snaplen + (vlan ? AFP_VLAN_LEN : 0);
-	uint8_t vh[AFP_VNET_HDR_LEN], tag[AFP_VLAN_LEN];
-
-	*why = NETBE_DROP_RX_TOO_BIG;
-	if (h->tp_snaplen < h->tp_len || hdr + len > iov_length(x->iov, x->iovcnt))
-		return false;
-	*why = NETBE_DROP_RX_BAD_HDR;
-	if (h->tp_mac < hdr + sizeof(*h) || h->tp_mac + (size_t)h->tp_snaplen > p->slot_size ||
-	    h->tp_snaplen < AFP_MAC_ADDRS_LEN)
-		return false;
-	if (hdr) {
-		memcpy(vh, base + h->tp_mac - hdr, hdr);
-		if (vlan)
-			afp_vnet_hdr_shift(vh);
-		iov_from_buf(x->iov, x->iovcnt, 0, vh, hdr);
-	}
-	if (!vlan) {
-		iov_from_buf(x->iov, x->iovcnt, off, base + h->tp_mac, h->tp_snaplen);
-	} else {
-		uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ?
-			h->tp_vlan_tpid : ETH_P_8021Q;
-
-		tag[0] = (uint8_t)(tpid >> 8);
-		tag[1] = (uint8_t)tpid;
-		tag[2] = (uint8_t)(h->tp_vlan_tci >> 8);
-		tag[3] = (uint8_t)h->tp_vlan_tci;
-		iov_from_buf(x->iov, x->iovcnt, off, base + h->tp_mac, AFP_MAC_ADDRS_LEN);
-		iov_from_buf(x->iov, x->iovcnt, off + AFP_MAC_ADDRS_LEN, tag, AFP_VLAN_LEN);
-		iov_from_buf(x->iov, x->iovcnt, off + AFP_MAC_ADDRS_LEN + AFP_VLAN_LEN,
-			     base + h->tp_mac + AFP_MAC_ADDRS_LEN,
-			     h->tp_snaplen - AFP_MAC_ADDRS_LEN);
-	}
-	x->len = hdr + len;
-	return true;
-}
-
 /**
  * afp_warn_offloaded() - with vnet_hdr=off a frame with a partial checksum
  * (or a GSO super-frame) arrives without the metadata to finish it: say
@@ -558,7 +489,8 @@ static int afp_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 
 	while (i < n && (h = afp_next_frame(p)) != NULL) {
 		afp_warn_offloaded(p, h);
-		if (afp_copy_frame(p, h, &x[i], &why))
+		if (rc_afp_slot_copy((const uint8_t *)h, p->slot_size, p->vnet_hdr,
+				     &x[i], &why))
 			i++;
 		else
 			netbe_count_drop(be, why);

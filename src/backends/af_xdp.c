@@ -72,6 +72,7 @@
 #include "backend.h"
 #include "iov.h"
 #include "log.h"
+#include "ring_copy.h"
 #include "spec.h"
 
 #define XDP_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE   /* 4 KiB */
@@ -565,26 +566,6 @@ static int xdp_gone(struct xdp_priv *p)
 /* ------------------------------------------------------------------------ */
 
 /**
- * xdp_copy_in() - copy received descriptor @d into @x
- * Return: true with x->len set; false (with *@why) when the descriptor
- * points outside the receive half or the frame does not fit @x.
- */
-static bool xdp_copy_in(struct xdp_priv *p, const struct xdp_desc *d,
-			struct netbe_xfer *x, enum netbe_drop_reason *why)
-{
-	*why = NETBE_DROP_RX_BAD_HDR;
-	if (d->addr >= (uint64_t)XDP_HALF * XDP_FRAME_SIZE ||
-	    (d->addr % XDP_FRAME_SIZE) + d->len > XDP_FRAME_SIZE)
-		return false;
-	*why = NETBE_DROP_RX_TOO_BIG;
-	if (d->len > iov_length(x->iov, x->iovcnt))
-		return false;
-	iov_from_buf(x->iov, x->iovcnt, 0, p->area + d->addr, d->len);
-	x->len = d->len;
-	return true;
-}
-
-/**
  * xdp_refill() - put the frames of @n received descriptors from @first
  * back on the fill ring (the caller checked there is room), and wake the
  * kernel if it asks for it
@@ -629,7 +610,10 @@ static int xdp_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		return 0;
 	}
 	for (i = 0; i < got; i++) {
-		if (xdp_copy_in(p, xsk_ring_cons__rx_desc(&p->rx, first + i), &x[k], &why))
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, first + i);
+
+		if (rc_xdp_desc_copy(p->area, (uint64_t)XDP_HALF * XDP_FRAME_SIZE,
+				     XDP_FRAME_SIZE, d->addr, d->len, &x[k], &why))
 			k++;
 		else
 			netbe_count_drop(be, why);
