@@ -851,6 +851,11 @@ static enum rx_class rx_classify(struct netbe *be, const struct iovec *iov,
 	*why = NETBE_DROP_RX_RUNT;
 	if (len < be->be_hdr_len + ETH_HDR_LEN)
 		return RX_DROP;
+	/* a backend that receives into the caller's (larger) buffers may see
+	 * more than any frame: a unix datagram peer can send 200 KB */
+	*why = NETBE_DROP_RX_TOO_BIG;
+	if (len > be->rx_max)
+		return RX_DROP;
 	if (be->be_hdr_len)
 		vnet_hdr_read(iov, iovcnt, be->be_hdr_len, h);
 	h->num_buffers = 1;
