@@ -185,6 +185,9 @@ static void pair_close(struct netbe *be)
 	}
 	link_leave(be);
 	pthread_mutex_unlock(&links_lock);
+	if (p->rxq.count)
+		nb_info("pair %s: closed with %u frames queued, not received",
+			be->name, p->rxq.count);
 	queue_fini(&p->rxq);
 }
 

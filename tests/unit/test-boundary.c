@@ -12,9 +12,16 @@
  *    and reassembles the payload byte for byte;
  *  - netbe_recv_burst() returns 0 only when nothing is pending: a stream
  *    peer's runts fill whole bursts (all dropped) before a good frame,
- *    through the caller's buffers and through core's stash.
+ *    through the caller's buffers and through core's stash;
+ *  - the pair family's soak: a sender thread pushes a hostile mix (good
+ *    frames, TSO super-frames, runts, bad headers) while the receiving end
+ *    stalls, is closed with frames queued and opened again; every frame
+ *    is counted once: sent = handed on + counted drops, and handed on =
+ *    received + counted drops + queued at the close (which pair reports).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -274,6 +281,170 @@ static void test_recv_stash_past_dropped(void)
 	netbe_epoll_free(ep);
 }
 
+/* The sending side of the pair soak. */
+struct soak {
+	struct netbe *tx;
+	uint64_t consumed;         /* frames netbe_send_burst() took */
+	int stop;                  /* atomic */
+	int error;                 /* a hard send error, 0 if none */
+};
+
+static uint8_t soak_buf[8][HDR + 9100];
+
+/* Build frame @k of the soak's mix into @b. Return: its length. */
+static size_t soak_frame(uint8_t *b, uint64_t k)
+{
+	struct fb o = { .ipv = 4, .proto = IPPROTO_TCP, .paylen = 100 + k % 1400,
+			.seq = (uint32_t)k };
+	struct netbe_vnet_hdr h;
+	size_t len;
+
+	if (k % 7 == 3) {             /* a TSO super-frame */
+		o.paylen = 2000 + k % 7000;
+		o.gso_type = NETBE_GSO_TCPV4;
+		o.gso_size = 1448;
+	}
+	len = fb_build(b + HDR, &o, &h, NULL);
+	memset(b, 0, HDR);
+	fb_encode_vnet(b, &h);
+	if (k % 11 == 5)
+		return HDR + 5;            /* a runt */
+	if (k % 13 == 6)
+		b[0] = 0x80;               /* a header flag nobody defined */
+	return HDR + len;
+}
+
+/* Send the mix in bursts of 1 to 8 until told to stop; -EAGAIN waits. */
+static void *soak_send(void *arg)
+{
+	struct soak *s = arg;
+	struct netbe_frame f[8];
+	struct iovec iov[8];
+	uint64_t k = 0;
+	unsigned i, n;
+	int ret;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		n = (unsigned)(k % 8) + 1;
+		for (i = 0; i < n; i++) {
+			iov[i] = (struct iovec){ soak_buf[i], soak_frame(soak_buf[i], k + i) };
+			f[i] = (struct netbe_frame){ .iov = &iov[i], .iovcnt = 1 };
+		}
+		ret = netbe_send_burst(s->tx, f, n);
+		if (ret == -EAGAIN) {
+			sched_yield();
+			continue;
+		}
+		if (ret < 0) {
+			s->error = ret;
+			break;
+		}
+		s->consumed += (unsigned)ret;
+		k += (unsigned)ret;
+	}
+	return NULL;
+}
+
+static unsigned closed_queued;
+
+/* Log hook: remember what a closing pair end said it had queued. */
+static void soak_log(void *opaque, enum netbe_log_level level, const char *msg)
+{
+	const char *p = strstr(msg, "closed with ");
+
+	(void)opaque;
+	(void)level;
+	if (p)
+		sscanf(p, "closed with %u frames queued", &closed_queued);
+}
+
+/* Frames a pair end took in: received plus counted drops. */
+static uint64_t taken_in(struct netbe *be)
+{
+	struct netbe_stats st;
+	uint64_t sum = 0;
+	unsigned i;
+
+	netbe_get_stats(be, &st);
+	for (i = 0; i < NETBE_DROP__MAX; i++)
+		sum += st.drops[i];
+	return st.rx_frames + sum;
+}
+
+/* Open the receiving end, taking every offload the sender may send. */
+static struct netbe *soak_rx_open(struct netbe_epoll *ep)
+{
+	struct netbe *rx = NULL;
+
+	if (netbe_open(&rx, "pair:soak,depth=64", NULL, netbe_epoll_loop(ep)) ||
+	    netbe_set_cap(rx, NETBE_F_GUEST_CSUM | NETBE_F_GUEST_TSO4, HDR))
+		return NULL;
+	return rx;
+}
+
+/* Receive for @ms milliseconds (0: until nothing is pending). */
+static void soak_drain(struct netbe *rx, unsigned ms)
+{
+	uint64_t end = harness_now_ms() + ms;
+
+	do {
+		while (recv_into(rx, BURST, BUF) > 0)
+			;
+	} while (ms && harness_now_ms() < end);
+}
+
+static void test_pair_soak(void)
+{
+	struct netbe_epoll *ep = NULL;
+	struct soak s = { 0 };
+	struct netbe *rx;
+	struct netbe_stats st;
+	uint64_t handed_in = 0, drops = 0;
+	pthread_t t;
+	unsigned i;
+
+	CHECK_EQ(netbe_epoll_new(&ep), 0);
+	CHECK_EQ(netbe_open(&s.tx, "pair:soak,depth=64", NULL, netbe_epoll_loop(ep)), 0);
+	CHECK_EQ(netbe_set_cap(s.tx, NETBE_F_CSUM | NETBE_F_HOST_TSO4, HDR), 0);
+	rx = soak_rx_open(ep);
+	CHECK(rx != NULL);
+	if (!s.tx || !rx)
+		return;
+	netbe_set_log(soak_log, NULL, NETBE_LOG_INFO);
+	CHECK_EQ(pthread_create(&t, NULL, soak_send, &s), 0);
+	soak_drain(rx, 200);
+	usleep(100 * 1000);                        /* the receiver stalls */
+	soak_drain(rx, 100);
+	usleep(20 * 1000);                         /* the queue fills again */
+	handed_in += taken_in(rx);
+	netbe_close(rx);                           /* gone with frames queued */
+	handed_in += closed_queued;
+	usleep(50 * 1000);                         /* sends meet no peer */
+	rx = soak_rx_open(ep);
+	CHECK(rx != NULL);
+	soak_drain(rx, 200);
+	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	soak_drain(rx, 0);
+	handed_in += taken_in(rx);
+	netbe_set_log(NULL, NULL, NETBE_LOG_ERR);
+	CHECK_EQ(s.error, 0);
+	netbe_get_stats(s.tx, &st);
+	for (i = 0; i < NETBE_DROP__MAX; i++)
+		drops += st.drops[i];
+	printf("# soak: %llu sent, %llu handed on, %llu dropped at the sender (%llu with no peer), %u queued at the close\n",
+	       (unsigned long long)s.consumed, (unsigned long long)st.tx_frames,
+	       (unsigned long long)drops,
+	       (unsigned long long)st.drops[NETBE_DROP_TX_ERROR], closed_queued);
+	CHECK_EQ(s.consumed, st.tx_frames + drops);
+	CHECK_EQ(st.tx_frames, handed_in);
+	CHECK(st.drops[NETBE_DROP_TX_RUNT] > 0 && st.drops[NETBE_DROP_TX_BAD_HDR] > 0);
+	CHECK(closed_queued > 0);
+	netbe_close(rx);
+	netbe_close(s.tx);
+	netbe_epoll_free(ep);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -281,5 +452,6 @@ int main(void)
 	RUN(test_soft_ufo6_never_grows);
 	RUN(test_recv_burst_past_dropped);
 	RUN(test_recv_stash_past_dropped);
+	RUN(test_pair_soak);
 	return harness_done();
 }
