@@ -40,7 +40,10 @@
  * frame, which may never come, so a private watch on a duplicate of the
  * socket flushes it as soon as the socket is writable. Frames sent while
  * there is no peer are dropped and counted as tx errors, like a NIC
- * without a cable.
+ * without a cable, and so is the remainder when the peer goes away. A
+ * frame above tx_max is consumed as lost (-EMSGSIZE) and never written:
+ * core never hands one, but its tail would not fit the remainder buffer,
+ * so the backend checks too.
  *
  * Threads. send() may run on another thread than the loop; the mutex
  * guards what it shares with the loop thread: the connected socket, the
@@ -1022,20 +1025,37 @@ static int stream_drop_all(struct netbe_xfer *x, unsigned n, int err)
 }
 
 /**
- * stream_build_iov() - length prefixes and frames of a burst as one iovec;
- * lock held
+ * stream_refuse_big() - a frame above tx_max (core never hands one; this
+ * is defense in depth, since its tail would overflow the remainder
+ * buffer): consume it as lost
+ * Return: 1.
+ */
+static int stream_refuse_big(struct netbe *be, struct netbe_xfer *x)
+{
+	struct stream_priv *p = netbe_priv(be);
+
+	NB_LOG_RL(NETBE_LOG_ERR, "stream %s: dropped a frame of %zu bytes, above the %zu this backend carries",
+		  p->addr.text, x->len, be->tx_max);
+	x->err = -EMSGSIZE;
+	return 1;
+}
+
+/**
+ * stream_build_iov() - length prefixes and frames of a burst as one iovec,
+ * up to the first frame above tx_max; lock held
  * @frames: receives how many frames it holds (at least 1 unless the first
- *          alone needs more than STREAM_IOV_MAX segments)
+ *          alone needs more than STREAM_IOV_MAX segments or is too big)
  * Return: iovec entries used.
  */
-static int stream_build_iov(struct stream_priv *p, struct netbe_xfer *x,
+static int stream_build_iov(struct netbe *be, struct netbe_xfer *x,
 			    unsigned n, unsigned *frames)
 {
+	struct stream_priv *p = netbe_priv(be);
 	int used = 0, k;
 	unsigned i;
 
 	for (i = 0; i < n && i < NETBE_BURST; i++) {
-		if (used + 1 + x[i].iovcnt > STREAM_IOV_MAX)
+		if (used + 1 + x[i].iovcnt > STREAM_IOV_MAX || x[i].len > be->tx_max)
 			break;
 		put_be32(p->tx_len[i], (uint32_t)x[i].len);
 		p->tx_iov[used].iov_base = p->tx_len[i];
@@ -1140,7 +1160,9 @@ static int stream_send_locked(struct netbe *be, struct netbe_xfer *x, unsigned n
 		p->broken = true;
 		return stream_drop_all(x, n, err);
 	}
-	msg.msg_iovlen = (size_t)stream_build_iov(p, x, n, &frames);
+	msg.msg_iovlen = (size_t)stream_build_iov(be, x, n, &frames);
+	if (!frames && x->len > be->tx_max)
+		return stream_refuse_big(be, x);
 	if (!frames)
 		return stream_send_linear(be, x);
 	do
@@ -1161,7 +1183,8 @@ static int stream_send_locked(struct netbe *be, struct netbe_xfer *x, unsigned n
  * stream_send() - the send op: one sendmsg() for the burst, after the
  * remainder of an earlier partial write
  * Return: frames consumed (x[i].err set for frames dropped because there is
- * no peer), or -EAGAIN when the socket takes nothing now.
+ * no peer, or -EMSGSIZE for one above tx_max), or -EAGAIN when the socket
+ * takes nothing now.
  */
 static int stream_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 {

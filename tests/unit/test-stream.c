@@ -18,10 +18,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
+#include "backend.h"
 #include "harness.h"
 #include "netbe.h"
 
@@ -699,6 +703,61 @@ out:
 	ctx_close(&c);
 }
 
+/* A frame above tx_max handed to the backend's own send op (core never
+ * does that) is consumed as lost, and nothing of it reaches the wire:
+ * a partial write of it must not overflow the remainder buffer. */
+static void test_backend_refuses_oversize(void)
+{
+	const struct netbe_backend *ops = netbe_backend_find("stream");
+	uint8_t f[60];
+	struct iovec big_iov, iov;
+	struct netbe_xfer x[2];
+	struct ctx c;
+	int lfd = -1, peer = -1, i;
+	uint8_t *big = NULL;
+	size_t have = 0;
+
+	if (!ops || open_connected(&c, "big.sock", "", &lfd, &peer)) {
+		CHECK(0);
+		goto out;
+	}
+	big_iov.iov_len = 16 * c.be->tx_max;  /* more than the socket takes at once */
+	big = calloc(1, big_iov.iov_len);
+	CHECK(big != NULL);
+	if (!big)
+		goto out;
+	big_iov.iov_base = big;
+	make_frame(f, sizeof(f), 4);
+	iov.iov_base = f;
+	iov.iov_len = sizeof(f);
+	x[0] = (struct netbe_xfer){ .iov = &big_iov, .iovcnt = 1, .len = big_iov.iov_len };
+	x[1] = (struct netbe_xfer){ .iov = &iov, .iovcnt = 1, .len = sizeof(f) };
+	CHECK_EQ(ops->send(c.be, x, 2), 1);
+	CHECK_EQ(x[0].err, -EMSGSIZE);
+	x[1].err = 1;
+	CHECK_EQ(ops->send(c.be, &x[1], 1), 1);
+	CHECK_EQ(x[1].err, 0);
+	set_nonblock(peer, true);
+	for (i = 0; i < MAX_ROUNDS && have < 4 + sizeof(f); i++) {
+		ssize_t r = read(peer, c.buf + have, sizeof(c.buf) - have);
+
+		if (r > 0)
+			have += (size_t)r;
+		else
+			netbe_epoll_dispatch(c.ep, 10);
+	}
+	CHECK_EQ(have, 4 + sizeof(f));    /* only the small frame */
+	CHECK_EQ(get_be32(c.buf), sizeof(f));
+	CHECK(memcmp(c.buf + 4, f, sizeof(f)) == 0);
+out:
+	free(big);
+	if (peer >= 0)
+		close(peer);
+	if (lfd >= 0)
+		close(lfd);
+	ctx_close(&c);
+}
+
 /* Frames sent with no peer are consumed and counted as tx errors. */
 static void test_send_without_peer_drops(void)
 {
@@ -948,6 +1007,7 @@ int main(void)
 	RUN(test_zero_length_resets);
 	RUN(test_oversized_length_resets);
 	RUN(test_listen_refuses_second_peer);
+	RUN(test_backend_refuses_oversize);
 	RUN(test_send_without_peer_drops);
 	RUN(test_connect_once_peer_gone);
 	RUN(test_reconnect_after_listener_restart);
