@@ -9,7 +9,8 @@
  *
  * Peers. "listen=ADDR" owns a listening socket watched through the
  * caller's loop; the first peer that connects is accepted, a second one
- * while the first is there is accepted only to be closed (and logged).
+ * while the first is there is accepted only to be closed unread, so
+ * nothing it sent is taken in; it is counted in peers_refused.
  * "connect=ADDR" connects in open(); without reconnect= a failed connect
  * fails open() and a lost peer ends the handle (recv returns -ENOTCONN);
  * with reconnect=N a periodic loop timer starts a non-blocking connect
@@ -24,8 +25,11 @@
  * large read, and as many complete frames as it holds are copied out; a
  * frame split across reads simply waits in the buffer for the rest, so
  * partial reads never desynchronise the stream. A length of 0 or above
- * rx_max cannot come from a sane peer: it is counted (rx_bad_hdr) and resets
- * the connection, since nothing after it can be trusted. When complete
+ * rx_max cannot come from a sane peer: it is counted (rx_bad_framing) and
+ * resets the connection, since nothing after it can be trusted. A stream
+ * that ends inside a frame loses that frame: it is counted under
+ * rx_bad_framing too, as the framing is what broke (rx_runt would say the
+ * peer sent a short frame, which it did not). When complete
  * frames are left in the buffer after a burst, netbe_rx_kick() makes the
  * loop call back, because the socket alone would not say so.
  *
@@ -488,11 +492,13 @@ static void stream_on_accept(void *opaque, int fd, unsigned revents)
 	(void)revents;
 	while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		if (p->conn_fd < 0) {
-			stream_attach(be, c, false);
+			if (stream_attach(be, c, false))
+				netbe_count_peer_refused(be);
 			continue;
 		}
-		nb_warn("stream %s: refused a second peer (%s): one peer at a time, the connected one stays",
-			p->addr.text, stream_peer_name(p, c, peer, sizeof(peer)));
+		NB_LOG_RL(NETBE_LOG_WARN, "stream %s: refused a second peer (%s): one peer at a time, the connected one stays",
+			  p->addr.text, stream_peer_name(p, c, peer, sizeof(peer)));
+		netbe_count_peer_refused(be);
 		close(c);
 	}
 	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
@@ -953,6 +959,23 @@ static ssize_t stream_fill(struct stream_priv *p)
 }
 
 /**
+ * stream_cut_frame() - the stream ended: a frame it began and never
+ * finished (some bytes of a length or of a frame) is counted as a
+ * framing drop, since the peer sent it and it is lost
+ * Return: nothing.
+ */
+static void stream_cut_frame(struct netbe *be)
+{
+	struct stream_priv *p = netbe_priv(be);
+
+	if (p->rtail == p->rhead)
+		return;
+	NB_LOG_RL(NETBE_LOG_WARN, "stream %s: the stream ended inside a frame (%zu bytes of it came); dropped",
+		  p->addr.text, p->rtail - p->rhead);
+	netbe_count_drop(be, NETBE_DROP_RX_BAD_FRAMING);
+}
+
+/**
  * stream_recv_dead() - recv on a connect-once handle whose peer left
  * Return: -ENOTCONN with the message.
  */
@@ -995,6 +1018,7 @@ static int stream_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		if (r == -EAGAIN)
 			break;
 		if (r <= 0) {
+			stream_cut_frame(be);
 			stream_drop_peer(be, r ? strerror((int)-r) : "closed the connection");
 			break;
 		}

@@ -665,6 +665,7 @@ static void test_listen_refuses_second_peer(void)
 {
 	char path[128], spec[160];
 	uint8_t wire[4 + 60];
+	struct netbe_stats st;
 	struct iovec iov;
 	struct ctx c;
 	int a = -1, b = -1, i;
@@ -683,23 +684,76 @@ static void test_listen_refuses_second_peer(void)
 	CHECK(a >= 0 && wait_link(&c, 1, MAX_ROUNDS));
 	b = unix_connect(path);
 	CHECK(b >= 0);
+	put_be32(wire, 60);
+	make_frame(wire + 4, 60, 8);
+	CHECK(write_all(b, wire, sizeof(wire)));   /* never read, never delivered */
 	set_nonblock(b, true);
 	for (i = 0; i < MAX_ROUNDS && (r = read(b, &ch, 1)) != 0; i++)
 		netbe_epoll_dispatch(c.ep, 10);
 	CHECK_EQ(r, 0);                   /* b was closed */
 	CHECK_EQ(netbe_link_is_up(c.be), 1);
-	put_be32(wire, 60);
 	make_frame(wire + 4, 60, 7);
 	CHECK(write_all(a, wire, sizeof(wire)));
 	for (i = 0; i < MAX_ROUNDS && (r = netbe_recv(c.be, &iov, 1)) == 0; i++)
 		netbe_epoll_dispatch(c.ep, 10);
 	CHECK_EQ(r, 60);
 	CHECK(memcmp(c.buf, wire + 4, 60) == 0);
+	CHECK_EQ(netbe_recv(c.be, &iov, 1), 0);
+	netbe_get_stats(c.be, &st);
+	CHECK_EQ(st.peers_refused, 1);
+	CHECK_EQ(st.rx_frames, 1);
 out:
 	if (a >= 0)
 		close(a);
 	if (b >= 0)
 		close(b);
+	ctx_close(&c);
+}
+
+/* The peer leaves in the middle of a frame: the frames before it arrive,
+ * the cut one is counted as a framing drop. */
+static void test_frame_cut_by_disconnect(void)
+{
+	char path[128], spec[160];
+	uint8_t wire[4 + 60 + 4 + 60];
+	struct netbe_stats st;
+	struct iovec iov;
+	struct ctx c;
+	int a = -1, i;
+	ssize_t r = -1;
+
+	path_in_tmp(path, sizeof(path), "cut.sock");
+	snprintf(spec, sizeof(spec), "stream:listen=%s", path);
+	if (ctx_open(&c, spec)) {
+		CHECK(0);
+		goto out;
+	}
+	iov.iov_base = c.buf;
+	iov.iov_len = sizeof(c.buf);
+	a = unix_connect(path);
+	CHECK(a >= 0 && wait_link(&c, 1, MAX_ROUNDS));
+	put_be32(wire, 60);
+	make_frame(wire + 4, 60, 1);
+	put_be32(wire + 64, 60);
+	make_frame(wire + 68, 60, 2);
+	CHECK(write_all(a, wire, sizeof(wire) - 30));
+	close(a);
+	a = -1;
+	for (i = 0; i < MAX_ROUNDS && (r = netbe_recv(c.be, &iov, 1)) == 0; i++)
+		netbe_epoll_dispatch(c.ep, 10);
+	CHECK_EQ(r, 60);
+	CHECK(memcmp(c.buf, wire + 4, 60) == 0);
+	for (i = 0; i < MAX_ROUNDS && netbe_link_is_up(c.be); i++) {
+		CHECK_EQ(netbe_recv(c.be, &iov, 1), 0);
+		netbe_epoll_dispatch(c.ep, 10);
+	}
+	CHECK_EQ(netbe_link_is_up(c.be), 0);
+	netbe_get_stats(c.be, &st);
+	CHECK_EQ(st.rx_frames, 1);
+	CHECK_EQ(st.drops[NETBE_DROP_RX_BAD_FRAMING], 1);
+out:
+	if (a >= 0)
+		close(a);
 	ctx_close(&c);
 }
 
@@ -1007,6 +1061,7 @@ int main(void)
 	RUN(test_zero_length_resets);
 	RUN(test_oversized_length_resets);
 	RUN(test_listen_refuses_second_peer);
+	RUN(test_frame_cut_by_disconnect);
 	RUN(test_backend_refuses_oversize);
 	RUN(test_send_without_peer_drops);
 	RUN(test_connect_once_peer_gone);
