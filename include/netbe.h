@@ -381,7 +381,8 @@ enum netbe_drop_reason {
 	NETBE_DROP_RX_OVERFLOW,     /* backend queue full (slirp, pair) */
 	NETBE_DROP_RX_FOREIGN,      /* from a source that is not the peer */
 	NETBE_DROP_RX_TOO_BIG,      /* larger than any frame (truncated) */
-	NETBE_DROP_RX_BAD_FRAMING,  /* stream length prefix 0 or too large */
+	NETBE_DROP_RX_BAD_FRAMING,  /* stream length prefix 0 or too large,
+				     * or a frame cut by the end of the stream */
 	NETBE_DROP_TX_FRAGMENT,     /* IP fragment that cannot be reassembled
 				     * (overlap, timeout, too many in flight)
 				     * for a backend that needs whole packets */

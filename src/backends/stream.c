@@ -9,7 +9,15 @@
  *
  * Peers. "listen=ADDR" owns a listening socket watched through the
  * caller's loop; the first peer that connects is accepted, a second one
- * while the first is there is accepted only to be closed (and logged).
+ * while the first is there is accepted only to be closed unread, so
+ * nothing it sent is taken in; it is counted in peers_refused. The
+ * listener keeps a spare fd (/dev/null): when accept() fails for want of
+ * an fd, the spare is closed, the peer accepted and closed at once
+ * (refused and counted, instead of left pending on a level-triggered
+ * watch that would fire forever), and the spare reopened. If accept()
+ * fails for any other lasting reason, or the spare cannot help, the
+ * listening socket is not watched for STREAM_ACCEPT_PAUSE_NS (a one-shot
+ * loop timer resumes it), so the loop waits instead of spinning.
  * "connect=ADDR" connects in open(); without reconnect= a failed connect
  * fails open() and a lost peer ends the handle (recv returns -ENOTCONN);
  * with reconnect=N a periodic loop timer starts a non-blocking connect
@@ -24,8 +32,11 @@
  * large read, and as many complete frames as it holds are copied out; a
  * frame split across reads simply waits in the buffer for the rest, so
  * partial reads never desynchronise the stream. A length of 0 or above
- * rx_max cannot come from a sane peer: it is counted (rx_bad_hdr) and resets
- * the connection, since nothing after it can be trusted. When complete
+ * rx_max cannot come from a sane peer: it is counted (rx_bad_framing) and
+ * resets the connection, since nothing after it can be trusted. A stream
+ * that ends inside a frame loses that frame: it is counted under
+ * rx_bad_framing too, as the framing is what broke (rx_runt would say the
+ * peer sent a short frame, which it did not). When complete
  * frames are left in the buffer after a burst, netbe_rx_kick() makes the
  * loop call back, because the socket alone would not say so.
  *
@@ -40,7 +51,10 @@
  * frame, which may never come, so a private watch on a duplicate of the
  * socket flushes it as soon as the socket is writable. Frames sent while
  * there is no peer are dropped and counted as tx errors, like a NIC
- * without a cable.
+ * without a cable, and so is the remainder when the peer goes away. A
+ * frame above tx_max is consumed as lost (-EMSGSIZE) and never written:
+ * core never hands one, but its tail would not fit the remainder buffer,
+ * so the backend checks too.
  *
  * Threads. send() may run on another thread than the loop; the mutex
  * guards what it shares with the loop thread: the connected socket, the
@@ -77,6 +91,7 @@
 #define STREAM_CONNECT_TIMEOUT_MS 10000
 #define STREAM_RECONNECT_MAX 86400
 #define STREAM_ADDR_TEXT 128
+#define STREAM_ACCEPT_PAUSE_NS 100000000ULL /* accept() failing: retry after */
 #define NS_PER_S 1000000000ULL
 
 struct stream_addr {
@@ -95,9 +110,12 @@ struct stream_priv {
 	int listen_fd;
 	void *listen_watch;
 	struct stat listen_st;              /* the unix socket file we made */
+	int spare_fd;                       /* listen: freed to refuse a peer
+					     * when out of fds */
 	int pending_fd;                     /* a connect in progress */
 	void *pending_watch;
-	void *timer;
+	void *timer;                        /* connect: reconnect; listen:
+					     * resume accepting after a pause */
 
 	pthread_mutex_t lock;               /* the fields below, up to rbuf */
 	int conn_fd;
@@ -473,28 +491,142 @@ static void stream_drop_peer(struct netbe *be, const char *why)
 	netbe_tx_kick(be);           /* a waiting sender now gets its frames dropped */
 }
 
-/** stream_on_accept() - the listening socket is readable: take the peer,
- * or close every extra one while a peer is connected. Return: nothing. */
-static void stream_on_accept(void *opaque, int fd, unsigned revents)
+/**
+ * stream_take_peer() - an accepted socket: the peer if there is none,
+ * else refused (closed unread) while the connected one stays
+ * Return: nothing.
+ */
+static void stream_take_peer(struct netbe *be, int c)
+{
+	struct stream_priv *p = netbe_priv(be);
+	char peer[STREAM_ADDR_TEXT + 16];
+
+	if (p->conn_fd < 0) {
+		if (stream_attach(be, c, false))
+			netbe_count_peer_refused(be);
+		return;
+	}
+	NB_LOG_RL(NETBE_LOG_WARN, "stream %s: refused a second peer (%s): one peer at a time, the connected one stays",
+		  p->addr.text, stream_peer_name(p, c, peer, sizeof(peer)));
+	netbe_count_peer_refused(be);
+	close(c);
+}
+
+/**
+ * stream_open_spare() - reserve the fd that stream_refuse_spare() frees
+ * Return: nothing; spare_fd is -1 when even that fd is not there.
+ */
+static void stream_open_spare(struct stream_priv *p)
+{
+	if (p->spare_fd < 0)
+		p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/**
+ * stream_refuse_spare() - accept() failed for want of an fd: free the
+ * spare, accept the next peer and close it at once (so it hears it is
+ * refused instead of waiting, and the listening socket stops being
+ * readable), then reserve the spare again
+ * Return: 0 after refusing one peer, -EAGAIN when none was pending, or
+ * another negative errno (no spare, or accept() failed anyway).
+ */
+static int stream_refuse_spare(struct netbe *be, int lfd)
+{
+	struct stream_priv *p = netbe_priv(be);
+	char peer[STREAM_ADDR_TEXT + 16];
+	int c, err = 0;
+
+	if (p->spare_fd < 0)
+		return -EMFILE;
+	close(p->spare_fd);
+	p->spare_fd = -1;
+	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0) {
+		err = -errno;
+	} else {
+		NB_LOG_RL(NETBE_LOG_WARN, "stream %s: refused a peer (%s): out of file descriptors - raise the open file limit (ulimit -n)",
+			  p->addr.text, stream_peer_name(p, c, peer, sizeof(peer)));
+		netbe_count_peer_refused(be);
+		close(c);
+	}
+	stream_open_spare(p);
+	return err;
+}
+
+/**
+ * stream_accept_pause() - accept() fails in a way that retrying now will
+ * not fix: stop watching the listening socket (level-triggered, it would
+ * fire at once again) and resume after STREAM_ACCEPT_PAUSE_NS
+ * Return: nothing.
+ */
+static void stream_accept_pause(struct netbe *be, int err)
+{
+	struct stream_priv *p = netbe_priv(be);
+
+	NB_LOG_RL(NETBE_LOG_ERR, "stream %s: accept failed: %s - not accepting peers for %llu ms%s",
+		  p->addr.text, strerror(-err), STREAM_ACCEPT_PAUSE_NS / 1000000,
+		  err == -EMFILE || err == -ENFILE ? "; raise the open file limit (ulimit -n)" : "");
+	if (!be->loop.ops->timer_mod(be->loop.loop, p->timer, STREAM_ACCEPT_PAUSE_NS, 0))
+		be->loop.ops->watch_mod(be->loop.loop, p->listen_watch, 0);
+}
+
+/** stream_on_accept_timer() - the pause is over: take the spare back if
+ * it was lost and watch the listening socket again. Return: nothing. */
+static void stream_on_accept_timer(void *opaque)
 {
 	struct netbe *be = opaque;
 	struct stream_priv *p = netbe_priv(be);
-	char peer[STREAM_ADDR_TEXT + 16];
-	int c;
+
+	stream_open_spare(p);
+	if (be->loop.ops->watch_mod(be->loop.loop, p->listen_watch, NETBE_EV_IN))
+		be->loop.ops->timer_mod(be->loop.loop, p->timer, STREAM_ACCEPT_PAUSE_NS, 0);
+}
+
+/**
+ * stream_accept_transient() - whether accept() failed for that one
+ * connection only (it is gone; see accept(2)), so the next may succeed
+ * Return: true to go on accepting.
+ */
+static bool stream_accept_transient(int err)
+{
+	switch (-err) {
+	case EINTR: case ECONNABORTED: case EPROTO: case EPERM:
+	case ENETDOWN: case ENETUNREACH: case EHOSTDOWN: case EHOSTUNREACH:
+	case ENONET: case ENOPROTOOPT: case EOPNOTSUPP:
+		return true;
+	}
+	return false;
+}
+
+/**
+ * stream_on_accept() - the listening socket is readable: take or refuse
+ * every pending peer; out of fds, refuse them with the spare fd; when
+ * accept() keeps failing, pause instead of spinning on a level-triggered
+ * watch
+ * Return: nothing.
+ */
+static void stream_on_accept(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+	int c, err;
 
 	(void)revents;
-	while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (p->conn_fd < 0) {
-			stream_attach(be, c, false);
+	for (;;) {
+		c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c >= 0) {
+			stream_take_peer(be, c);
 			continue;
 		}
-		nb_warn("stream %s: refused a second peer (%s): one peer at a time, the connected one stays",
-			p->addr.text, stream_peer_name(p, c, peer, sizeof(peer)));
-		close(c);
+		err = -errno;
+		if (err == -EMFILE || err == -ENFILE)
+			err = stream_refuse_spare(be, fd);
+		if (err == -EAGAIN)
+			return;
+		if (err && !stream_accept_transient(err)) {
+			stream_accept_pause(be, err);
+			return;
+		}
 	}
-	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-		NB_LOG_RL(NETBE_LOG_ERR, "stream %s: accept failed: %s",
-			  p->addr.text, strerror(errno));
 }
 
 /** stream_cancel_pending() - abandon a connect in progress. Return: nothing. */
@@ -737,12 +869,18 @@ static int stream_listen(struct netbe *be)
 	if (listen(p->listen_fd, 1))
 		return netbe_errf(-errno, "stream: cannot listen on %s: %s",
 				  p->addr.text, strerror(errno));
-	err = be->loop.ops->watch_add(be->loop.loop, p->listen_fd, stream_on_accept,
-				      be, &p->listen_watch);
+	stream_open_spare(p);
+	if (p->spare_fd < 0)
+		return netbe_errf(-errno, "stream %s: cannot reserve a spare file descriptor: %s - raise the open file limit (ulimit -n)",
+				  p->addr.text, strerror(errno));
+	err = be->loop.ops->timer_add(be->loop.loop, stream_on_accept_timer, be, &p->timer);
+	if (!err)
+		err = be->loop.ops->watch_add(be->loop.loop, p->listen_fd, stream_on_accept,
+					      be, &p->listen_watch);
 	if (!err)
 		err = be->loop.ops->watch_mod(be->loop.loop, p->listen_watch, NETBE_EV_IN);
 	if (err)
-		return netbe_errf(err, "stream %s: the loop refused to watch the listening socket: %s",
+		return netbe_errf(err, "stream %s: the loop refused a watch or a timer for the listening socket: %s",
 				  p->addr.text, strerror(-err));
 	nb_info("stream %s: listening, link down until a peer connects", p->addr.text);
 	netbe_set_link(be, false);
@@ -824,6 +962,9 @@ static void stream_release(struct netbe *be)
 			unlink(path);
 	}
 	p->listen_fd = -1;
+	if (p->spare_fd >= 0)
+		close(p->spare_fd);
+	p->spare_fd = -1;
 	stream_forget_peer(be);
 	free(p->rbuf);
 	free(p->rem);
@@ -840,7 +981,7 @@ static int stream_open(struct netbe *be, const struct netbe_spec *spec)
 	struct stream_priv *p = netbe_priv(be);
 	int err;
 
-	p->listen_fd = p->pending_fd = p->conn_fd = p->flush_fd = -1;
+	p->listen_fd = p->spare_fd = p->pending_fd = p->conn_fd = p->flush_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	be->be_hdr_len = 0;
 	be->native_caps = 0;
@@ -950,6 +1091,23 @@ static ssize_t stream_fill(struct stream_priv *p)
 }
 
 /**
+ * stream_cut_frame() - the stream ended: a frame it began and never
+ * finished (some bytes of a length or of a frame) is counted as a
+ * framing drop, since the peer sent it and it is lost
+ * Return: nothing.
+ */
+static void stream_cut_frame(struct netbe *be)
+{
+	struct stream_priv *p = netbe_priv(be);
+
+	if (p->rtail == p->rhead)
+		return;
+	NB_LOG_RL(NETBE_LOG_WARN, "stream %s: the stream ended inside a frame (%zu bytes of it came); dropped",
+		  p->addr.text, p->rtail - p->rhead);
+	netbe_count_drop(be, NETBE_DROP_RX_BAD_FRAMING);
+}
+
+/**
  * stream_recv_dead() - recv on a connect-once handle whose peer left
  * Return: -ENOTCONN with the message.
  */
@@ -992,6 +1150,7 @@ static int stream_recv(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		if (r == -EAGAIN)
 			break;
 		if (r <= 0) {
+			stream_cut_frame(be);
 			stream_drop_peer(be, r ? strerror((int)-r) : "closed the connection");
 			break;
 		}
@@ -1022,20 +1181,37 @@ static int stream_drop_all(struct netbe_xfer *x, unsigned n, int err)
 }
 
 /**
- * stream_build_iov() - length prefixes and frames of a burst as one iovec;
- * lock held
+ * stream_refuse_big() - a frame above tx_max (core never hands one; this
+ * is defense in depth, since its tail would overflow the remainder
+ * buffer): consume it as lost
+ * Return: 1.
+ */
+static int stream_refuse_big(struct netbe *be, struct netbe_xfer *x)
+{
+	struct stream_priv *p = netbe_priv(be);
+
+	NB_LOG_RL(NETBE_LOG_ERR, "stream %s: dropped a frame of %zu bytes, above the %zu this backend carries",
+		  p->addr.text, x->len, be->tx_max);
+	x->err = -EMSGSIZE;
+	return 1;
+}
+
+/**
+ * stream_build_iov() - length prefixes and frames of a burst as one iovec,
+ * up to the first frame above tx_max; lock held
  * @frames: receives how many frames it holds (at least 1 unless the first
- *          alone needs more than STREAM_IOV_MAX segments)
+ *          alone needs more than STREAM_IOV_MAX segments or is too big)
  * Return: iovec entries used.
  */
-static int stream_build_iov(struct stream_priv *p, struct netbe_xfer *x,
+static int stream_build_iov(struct netbe *be, struct netbe_xfer *x,
 			    unsigned n, unsigned *frames)
 {
+	struct stream_priv *p = netbe_priv(be);
 	int used = 0, k;
 	unsigned i;
 
 	for (i = 0; i < n && i < NETBE_BURST; i++) {
-		if (used + 1 + x[i].iovcnt > STREAM_IOV_MAX)
+		if (used + 1 + x[i].iovcnt > STREAM_IOV_MAX || x[i].len > be->tx_max)
 			break;
 		put_be32(p->tx_len[i], (uint32_t)x[i].len);
 		p->tx_iov[used].iov_base = p->tx_len[i];
@@ -1140,7 +1316,9 @@ static int stream_send_locked(struct netbe *be, struct netbe_xfer *x, unsigned n
 		p->broken = true;
 		return stream_drop_all(x, n, err);
 	}
-	msg.msg_iovlen = (size_t)stream_build_iov(p, x, n, &frames);
+	msg.msg_iovlen = (size_t)stream_build_iov(be, x, n, &frames);
+	if (!frames && x->len > be->tx_max)
+		return stream_refuse_big(be, x);
 	if (!frames)
 		return stream_send_linear(be, x);
 	do
@@ -1161,7 +1339,8 @@ static int stream_send_locked(struct netbe *be, struct netbe_xfer *x, unsigned n
  * stream_send() - the send op: one sendmsg() for the burst, after the
  * remainder of an earlier partial write
  * Return: frames consumed (x[i].err set for frames dropped because there is
- * no peer), or -EAGAIN when the socket takes nothing now.
+ * no peer, or -EMSGSIZE for one above tx_max), or -EAGAIN when the socket
+ * takes nothing now.
  */
 static int stream_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 {

@@ -18,10 +18,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
+#include "backend.h"
 #include "harness.h"
 #include "netbe.h"
 
@@ -661,6 +665,7 @@ static void test_listen_refuses_second_peer(void)
 {
 	char path[128], spec[160];
 	uint8_t wire[4 + 60];
+	struct netbe_stats st;
 	struct iovec iov;
 	struct ctx c;
 	int a = -1, b = -1, i;
@@ -679,24 +684,321 @@ static void test_listen_refuses_second_peer(void)
 	CHECK(a >= 0 && wait_link(&c, 1, MAX_ROUNDS));
 	b = unix_connect(path);
 	CHECK(b >= 0);
+	put_be32(wire, 60);
+	make_frame(wire + 4, 60, 8);
+	CHECK(write_all(b, wire, sizeof(wire)));   /* never read, never delivered */
 	set_nonblock(b, true);
 	for (i = 0; i < MAX_ROUNDS && (r = read(b, &ch, 1)) != 0; i++)
 		netbe_epoll_dispatch(c.ep, 10);
 	CHECK_EQ(r, 0);                   /* b was closed */
 	CHECK_EQ(netbe_link_is_up(c.be), 1);
-	put_be32(wire, 60);
 	make_frame(wire + 4, 60, 7);
 	CHECK(write_all(a, wire, sizeof(wire)));
 	for (i = 0; i < MAX_ROUNDS && (r = netbe_recv(c.be, &iov, 1)) == 0; i++)
 		netbe_epoll_dispatch(c.ep, 10);
 	CHECK_EQ(r, 60);
 	CHECK(memcmp(c.buf, wire + 4, 60) == 0);
+	CHECK_EQ(netbe_recv(c.be, &iov, 1), 0);
+	netbe_get_stats(c.be, &st);
+	CHECK_EQ(st.peers_refused, 1);
+	CHECK_EQ(st.rx_frames, 1);
 out:
 	if (a >= 0)
 		close(a);
 	if (b >= 0)
 		close(b);
 	ctx_close(&c);
+}
+
+/* The peer leaves in the middle of a frame: the frames before it arrive,
+ * the cut one is counted as a framing drop. */
+static void test_frame_cut_by_disconnect(void)
+{
+	char path[128], spec[160];
+	uint8_t wire[4 + 60 + 4 + 60];
+	struct netbe_stats st;
+	struct iovec iov;
+	struct ctx c;
+	int a = -1, i;
+	ssize_t r = -1;
+
+	path_in_tmp(path, sizeof(path), "cut.sock");
+	snprintf(spec, sizeof(spec), "stream:listen=%s", path);
+	if (ctx_open(&c, spec)) {
+		CHECK(0);
+		goto out;
+	}
+	iov.iov_base = c.buf;
+	iov.iov_len = sizeof(c.buf);
+	a = unix_connect(path);
+	CHECK(a >= 0 && wait_link(&c, 1, MAX_ROUNDS));
+	put_be32(wire, 60);
+	make_frame(wire + 4, 60, 1);
+	put_be32(wire + 64, 60);
+	make_frame(wire + 68, 60, 2);
+	CHECK(write_all(a, wire, sizeof(wire) - 30));
+	close(a);
+	a = -1;
+	for (i = 0; i < MAX_ROUNDS && (r = netbe_recv(c.be, &iov, 1)) == 0; i++)
+		netbe_epoll_dispatch(c.ep, 10);
+	CHECK_EQ(r, 60);
+	CHECK(memcmp(c.buf, wire + 4, 60) == 0);
+	for (i = 0; i < MAX_ROUNDS && netbe_link_is_up(c.be); i++) {
+		CHECK_EQ(netbe_recv(c.be, &iov, 1), 0);
+		netbe_epoll_dispatch(c.ep, 10);
+	}
+	CHECK_EQ(netbe_link_is_up(c.be), 0);
+	netbe_get_stats(c.be, &st);
+	CHECK_EQ(st.rx_frames, 1);
+	CHECK_EQ(st.drops[NETBE_DROP_RX_BAD_FRAMING], 1);
+out:
+	if (a >= 0)
+		close(a);
+	ctx_close(&c);
+}
+
+/* A frame above tx_max handed to the backend's own send op (core never
+ * does that) is consumed as lost, and nothing of it reaches the wire:
+ * a partial write of it must not overflow the remainder buffer. */
+static void test_backend_refuses_oversize(void)
+{
+	const struct netbe_backend *ops = netbe_backend_find("stream");
+	uint8_t f[60];
+	struct iovec big_iov, iov;
+	struct netbe_xfer x[2];
+	struct ctx c;
+	int lfd = -1, peer = -1, i;
+	uint8_t *big = NULL;
+	size_t have = 0;
+
+	if (!ops || open_connected(&c, "big.sock", "", &lfd, &peer)) {
+		CHECK(0);
+		goto out;
+	}
+	big_iov.iov_len = 16 * c.be->tx_max;  /* more than the socket takes at once */
+	big = calloc(1, big_iov.iov_len);
+	CHECK(big != NULL);
+	if (!big)
+		goto out;
+	big_iov.iov_base = big;
+	make_frame(f, sizeof(f), 4);
+	iov.iov_base = f;
+	iov.iov_len = sizeof(f);
+	x[0] = (struct netbe_xfer){ .iov = &big_iov, .iovcnt = 1, .len = big_iov.iov_len };
+	x[1] = (struct netbe_xfer){ .iov = &iov, .iovcnt = 1, .len = sizeof(f) };
+	CHECK_EQ(ops->send(c.be, x, 2), 1);
+	CHECK_EQ(x[0].err, -EMSGSIZE);
+	x[1].err = 1;
+	CHECK_EQ(ops->send(c.be, &x[1], 1), 1);
+	CHECK_EQ(x[1].err, 0);
+	set_nonblock(peer, true);
+	for (i = 0; i < MAX_ROUNDS && have < 4 + sizeof(f); i++) {
+		ssize_t r = read(peer, c.buf + have, sizeof(c.buf) - have);
+
+		if (r > 0)
+			have += (size_t)r;
+		else
+			netbe_epoll_dispatch(c.ep, 10);
+	}
+	CHECK_EQ(have, 4 + sizeof(f));    /* only the small frame */
+	CHECK_EQ(get_be32(c.buf), sizeof(f));
+	CHECK(memcmp(c.buf + 4, f, sizeof(f)) == 0);
+out:
+	free(big);
+	if (peer >= 0)
+		close(peer);
+	if (lfd >= 0)
+		close(lfd);
+	ctx_close(&c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Out of file descriptors (run in a child, whose limit is lowered)         */
+/* ------------------------------------------------------------------------ */
+
+#define EMFILE_PEERS 3
+#define EMFILE_WINDOW_NS 300000000LL   /* how long the loop runs starved */
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+static void set_fd_limit(rlim_t soft)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = soft;
+	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/* Run the loop for EMFILE_WINDOW_NS while accept() cannot get an fd: it
+ * must wait (few callbacks, CPU time far below the wall time), not spin.
+ * This bounds a spin; it does not measure speed. */
+static void run_starved(struct ctx *c)
+{
+	long long t0 = now_ns(), cpu0 = cpu_ns(), wall, cpu;
+	int calls = 0, r;
+
+	while (now_ns() - t0 < EMFILE_WINDOW_NS) {
+		r = netbe_epoll_dispatch(c->ep, 10);
+		if (r > 0)
+			calls += r;
+	}
+	wall = now_ns() - t0;
+	cpu = cpu_ns() - cpu0;
+	printf("# starved loop: %d callbacks, %lld ms CPU in %lld ms\n", calls,
+	       cpu / 1000000, wall / 1000000);
+	CHECK(calls < 200);
+	CHECK(cpu * 2 < wall);
+}
+
+/* Wait until @want peers are refused. Return: the count reached. */
+static uint64_t wait_refused(struct ctx *c, uint64_t want)
+{
+	struct netbe_stats st = { 0 };
+	int i;
+
+	for (i = 0; i < MAX_ROUNDS; i++) {
+		netbe_get_stats(c->be, &st);
+		if (st.peers_refused >= want)
+			break;
+		netbe_epoll_dispatch(c->ep, 10);
+	}
+	return st.peers_refused;
+}
+
+/* Of @s, the socket the backend did not close. Return: it, or -1. */
+static int live_peer(const int *s, int n)
+{
+	char ch;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (recv(s[i], &ch, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN)
+			return s[i];
+	return -1;
+}
+
+/* One frame from @fd reaches the frontend. */
+static void frame_passes(struct ctx *c, int fd)
+{
+	struct iovec iov = { c->buf, sizeof(c->buf) };
+	uint8_t wire[4 + 60];
+	ssize_t r = 0;
+	int i;
+
+	put_be32(wire, 60);
+	make_frame(wire + 4, 60, 11);
+	set_nonblock(fd, false);
+	CHECK(fd >= 0 && write_all(fd, wire, sizeof(wire)));
+	for (i = 0; i < MAX_ROUNDS && (r = netbe_recv(c->be, &iov, 1)) == 0; i++)
+		netbe_epoll_dispatch(c->ep, 10);
+	CHECK_EQ(r, 60);
+	CHECK(memcmp(c->buf, wire + 4, 60) == 0);
+}
+
+/* Connect @s (created before the limit went down) to 127.0.0.1:@port. */
+static void tcp_connect_nb(int s, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	set_nonblock(s, true);
+	CHECK(connect(s, (struct sockaddr *)&sin, sizeof(sin)) == 0 || errno == EINPROGRESS);
+}
+
+/*
+ * The child: a TCP listen handle whose process has no fd left
+ * (@spare_works: the limit is the lowest free fd, so the backend's spare
+ * fd makes room to accept and close each peer; else the limit is below
+ * every fd and accept() keeps failing, so the backend pauses it). Peers
+ * connect; the loop must not spin; refused peers are counted; once the
+ * limit is back, a peer connects and a frame passes.
+ * Return: the exit status, 0 when every check held.
+ */
+static int emfile_child(bool spare_works)
+{
+	struct rlimit saved;
+	struct ctx c;
+	int s[EMFILE_PEERS + 1], port = 0, fd, i;
+
+	fd = tcp_listener(&port);
+	if (fd >= 0)
+		close(fd);
+	getrlimit(RLIMIT_NOFILE, &saved);
+	for (i = 0; i <= EMFILE_PEERS; i++)
+		s[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	{
+		char spec[64];
+
+		snprintf(spec, sizeof(spec), "stream:listen=127.0.0.1:%d", port);
+		if (fd < 0 || s[EMFILE_PEERS] < 0 || ctx_open(&c, spec)) {
+			CHECK(0);
+			return 1;
+		}
+	}
+	fd = fcntl(s[0], F_DUPFD_CLOEXEC, 0);      /* the lowest free fd */
+	close(fd);
+	set_fd_limit(spare_works ? (rlim_t)fd : 3);
+	for (i = 0; i < EMFILE_PEERS; i++)
+		tcp_connect_nb(s[i], port);
+	run_starved(&c);
+	CHECK_EQ(netbe_link_is_up(c.be), 0);
+	CHECK_EQ(wait_refused(&c, spare_works ? EMFILE_PEERS : 1), spare_works ? EMFILE_PEERS : 0);
+	set_fd_limit(saved.rlim_cur);
+	if (spare_works)
+		tcp_connect_nb(s[EMFILE_PEERS], port);
+	CHECK(wait_link(&c, 1, MAX_ROUNDS));
+	if (!spare_works)   /* one pending peer attached, the others refused */
+		CHECK_EQ(wait_refused(&c, EMFILE_PEERS - 1), EMFILE_PEERS - 1);
+	frame_passes(&c, spare_works ? s[EMFILE_PEERS] : live_peer(s, EMFILE_PEERS));
+	for (i = 0; i <= EMFILE_PEERS; i++)
+		close(s[i]);
+	ctx_close(&c);
+	return harness_cur_failed;
+}
+
+/* Fork emfile_child(@spare_works) so the lowered limit stays there. */
+static void emfile_case(bool spare_works)
+{
+	int status = -1;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		status = emfile_child(spare_works);
+		fflush(stdout);
+		_exit(status);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* accept() fails with EMFILE: the spare fd refuses each peer. */
+static void test_listen_out_of_fds_spare(void)
+{
+	emfile_case(true);
+}
+
+/* accept() keeps failing: the listener pauses, then resumes. */
+static void test_listen_out_of_fds_pause(void)
+{
+	emfile_case(false);
 }
 
 /* Frames sent with no peer are consumed and counted as tx errors. */
@@ -948,6 +1250,10 @@ int main(void)
 	RUN(test_zero_length_resets);
 	RUN(test_oversized_length_resets);
 	RUN(test_listen_refuses_second_peer);
+	RUN(test_frame_cut_by_disconnect);
+	RUN(test_backend_refuses_oversize);
+	RUN(test_listen_out_of_fds_spare);
+	RUN(test_listen_out_of_fds_pause);
 	RUN(test_send_without_peer_drops);
 	RUN(test_connect_once_peer_gone);
 	RUN(test_reconnect_after_listener_restart);
