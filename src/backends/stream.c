@@ -51,7 +51,10 @@
  * frame, which may never come, so a private watch on a duplicate of the
  * socket flushes it as soon as the socket is writable. Frames sent while
  * there is no peer are dropped and counted as tx errors, like a NIC
- * without a cable, and so is the remainder when the peer goes away. A
+ * without a cable. A frame whose remainder is pending was counted as sent
+ * when it was consumed; if the peer goes away before the rest is written,
+ * it stays counted once, as sent (the peer saw it cut, and counts that as
+ * a framing error if it is netbe), and a log line says so. A
  * frame above tx_max is consumed as lost (-EMSGSIZE) and never written:
  * core never hands one, but its tail would not fit the remainder buffer,
  * so the backend checks too.
@@ -291,10 +294,10 @@ static int stream_parse_addr(const char *key, const char *s, bool listening,
 /**
  * stream_flush() - write the pending remainder; lock held
  * Return: 0 when none is left, -EAGAIN when the socket is full, or another
- * negative errno when the peer is gone (the remainder is then dropped and
- * counted as a tx error).
+ * negative errno when the peer is gone (the remainder is then dropped: its
+ * frame was counted as sent, see the top of the file).
  */
-static int stream_flush(struct netbe *be, struct stream_priv *p)
+static int stream_flush(struct stream_priv *p)
 {
 	while (p->rem_off < p->rem_len) {
 		ssize_t r = send(p->conn_fd, p->rem + p->rem_off,
@@ -309,7 +312,8 @@ static int stream_flush(struct netbe *be, struct stream_priv *p)
 		if (r < 0 && errno == EAGAIN)
 			return -EAGAIN;
 		p->rem_off = p->rem_len = 0;
-		netbe_count_drop(be, NETBE_DROP_TX_ERROR);
+		NB_LOG_RL(NETBE_LOG_INFO, "stream %s: the peer left with a frame half written",
+			  p->addr.text);
 		return r < 0 ? -errno : -EPIPE;
 	}
 	p->rem_off = p->rem_len = 0;
@@ -343,7 +347,7 @@ static void stream_on_flush(void *opaque, int fd, unsigned revents)
 	(void)fd;
 	(void)revents;
 	pthread_mutex_lock(&p->lock);
-	err = p->conn_fd >= 0 ? stream_flush(be, p) : 0;
+	err = p->conn_fd >= 0 ? stream_flush(p) : 0;
 	if (err != -EAGAIN)
 		stream_arm_flush(be, false);
 	if (err && err != -EAGAIN) {
@@ -452,8 +456,9 @@ static void stream_forget_peer(struct netbe *be)
 	if (p->conn_fd >= 0)
 		close(p->conn_fd);
 	p->flush_fd = p->conn_fd = -1;
-	if (p->rem_off < p->rem_len)   /* a frame half written to a gone peer */
-		netbe_count_drop(be, NETBE_DROP_TX_ERROR);
+	if (p->rem_off < p->rem_len)   /* counted as sent: top of the file */
+		NB_LOG_RL(NETBE_LOG_INFO, "stream %s: the peer left with a frame half written",
+			  p->addr.text);
 	p->rem_off = p->rem_len = 0;
 	p->broken = false;
 	pthread_mutex_unlock(&p->lock);
@@ -1259,7 +1264,7 @@ static int stream_send_linear(struct netbe *be, struct netbe_xfer *x)
 
 	stream_keep_rest(p, x, 0);
 	x->err = 0;
-	err = stream_flush(be, p);
+	err = stream_flush(p);
 	if (err == -EAGAIN)
 		stream_arm_flush(be, true);
 	else if (err)
@@ -1307,7 +1312,7 @@ static int stream_send_locked(struct netbe *be, struct netbe_xfer *x, unsigned n
 
 	if (p->conn_fd < 0 || p->broken)
 		return stream_drop_all(x, n, -ENOTCONN);
-	err = stream_flush(be, p);
+	err = stream_flush(p);
 	if (err == -EAGAIN) {
 		stream_arm_flush(be, true);
 		return -EAGAIN;

@@ -16,7 +16,8 @@
  *    never truncates; it reports each frame's length in x[i].len;
  *  - send() never blocks and never drops a frame silently: it returns how
  *    many frames it consumed, and sets x[i].err for the ones it consumed but
- *    could not deliver (core counts them as tx_error drops), or to
+ *    could not deliver (core counts them as tx_error drops, or tx_too_big
+ *    for -EMSGSIZE: longer than the link takes), or to
  *    NETBE_XFER_ACCOUNTED for one it keeps or drops and counts itself
  *    (slirp holding an IP fragment until its datagram is whole);
  *  - core hands send() no frame longer than be->tx_max.

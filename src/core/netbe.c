@@ -684,7 +684,8 @@ int core_tx_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		if (x[j].err == NETBE_XFER_ACCOUNTED)
 			continue;
 		if (x[j].err) {
-			netbe_count_drop(be, NETBE_DROP_TX_ERROR);
+			netbe_count_drop(be, x[j].err == -EMSGSIZE ? NETBE_DROP_TX_TOO_BIG
+								 : NETBE_DROP_TX_ERROR);
 			continue;
 		}
 		be->stats.tx_frames++;
