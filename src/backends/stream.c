@@ -94,6 +94,11 @@
 #define STREAM_CONNECT_TIMEOUT_MS 10000
 #define STREAM_RECONNECT_MAX 86400
 #define STREAM_ADDR_TEXT 128
+/* Connections the kernel queues before accept(): more than the one peer
+ * taken, so peers that knock while it is connected, or while the loop is
+ * busy moving frames, are refused (closed and counted), not left to
+ * retry a dropped SYN unseen. */
+#define STREAM_BACKLOG 16
 #define STREAM_ACCEPT_PAUSE_NS 100000000ULL /* accept() failing: retry after */
 #define NS_PER_S 1000000000ULL
 
@@ -871,7 +876,7 @@ static int stream_listen(struct netbe *be)
 		return err;
 	if (p->addr.is_unix)
 		(void)stat(((struct sockaddr_un *)&p->addr.ss)->sun_path, &p->listen_st);
-	if (listen(p->listen_fd, 1))
+	if (listen(p->listen_fd, STREAM_BACKLOG))
 		return netbe_errf(-errno, "stream: cannot listen on %s: %s",
 				  p->addr.text, strerror(errno));
 	stream_open_spare(p);

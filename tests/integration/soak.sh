@@ -128,7 +128,7 @@ end_patch() {
 
 # --- stream: peers stopped, killed mid-frame, reconnecting, knocking ------
 soak_stream() {
-	local log=$WORK/stream.log
+	local log=$WORK/stream.log refused
 	free_ports
 	if ! patch_start "$log" - "stream:listen=127.0.0.1:$P1" "stream:listen=127.0.0.1:$P2"; then
 		fail_names "stream: patch ready"
@@ -152,8 +152,9 @@ soak_stream() {
 	wait_exit "$GEN_PID" 5
 	sleep 0.3
 	end_patch stream "$log"
-	check "stream: the three extra peers counted as refused" \
-		[ "$(stat_of "$log" A peers_refused)" = 3 ]
+	refused=$(stat_of "$log" A peers_refused)
+	[ "$refused" = 3 ] || diag "$log"
+	check "stream: the three extra peers counted as refused" [ "$refused" = 3 ]
 	stop_pid "$SINK_PID" 5 >/dev/null
 }
 
@@ -206,24 +207,30 @@ soak_vxlan() {
 	stop_pid "$SINK_PID" 5 >/dev/null
 }
 
-# --- EMFILE: a patch with almost no file descriptors left -----------------
+# --- EMFILE: a patch out of file descriptors while frames flow ------------
 soak_emfile() {
-	local log=$WORK/emfile.log
+	local log=$WORK/emfile.log nfd refused
 	free_ports
-	if ! bg_start "$log" "patch: ready" 5 prlimit --nofile=12 "$NETBE" patch \
-		"stream:listen=127.0.0.1:$P1" "dgram:local=127.0.0.1:$P2,remote=127.0.0.1:$P4"; then
+	if ! patch_start "$log" - "stream:listen=127.0.0.1:$P1" \
+		"dgram:local=127.0.0.1:$P2,remote=127.0.0.1:$P4"; then
 		fail_names "emfile: patch ready"
 		return
 	fi
-	PATCH_PID=$BG_PID
 	ok "emfile: patch ready"
 	sink "$WORK/emfile-sink.log" "dgram:local=127.0.0.1:$P4,remote=127.0.0.1:$P2"
 	gen "$WORK/emfile-gen.log" "stream:connect=127.0.0.1:$P1" 2
-	sleep 0.3
+	sleep 0.5
+	# no descriptor left above the ones open now: every accept fails
+	nfd=$(ls "/proc/$PATCH_PID/fd" | wc -l)
+	prlimit --pid "$PATCH_PID" --nofile="$nfd:$nfd"
 	knock "$P1" 6 1
 	wait_exit "$GEN_PID" 5
 	sleep 0.3
 	end_patch emfile "$log"
+	refused=$(stat_of "$log" A peers_refused)
+	[ "$refused" = 6 ] || diag "$log"
+	check "emfile: the six peers out of descriptors counted as refused" [ "$refused" = 6 ]
+	check "emfile: frames flowed meanwhile" [ "$(end_frames "$log" A rx)" -gt 0 ]
 	stop_pid "$SINK_PID" 5 >/dev/null
 }
 
