@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "ipfrag.h"
+#include "offload.h"
 
 #define ETH_HLEN 14
 #define VLAN_HLEN 4
@@ -88,20 +89,6 @@ static void ipf_put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-/** ipf_csum() - Return: the Internet checksum of the @len (even) bytes at
- * @p, folded and complemented; 0 when a header holding its checksum is
- * intact. */
-static uint16_t ipf_csum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += ipf_get16(p + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /** ipf_parse4() - the IPv4 header at f->l2len. Return: IPF_PASS for a
  * whole packet, IPF_BAD_HDR, or IPF_HELD for a fragment (@f filled). */
@@ -121,7 +108,7 @@ static enum ipf_result ipf_parse4(const uint8_t *p, size_t len,
 	frag = ipf_get16(ip + 6);
 	if (!(frag & (IP4_MF | IP4_OFF_MASK)))
 		return IPF_PASS;
-	if (ipf_csum(ip, ihl))
+	if (ol_csum_fold(ol_csum_partial(ip, ihl, 0)) != 0xffff)
 		return IPF_BAD_HDR;
 	f->ipv = 4;
 	f->key[0] = 4;
@@ -398,8 +385,7 @@ static bool ipf_emit(struct ipf_dgram *d, struct ipf_out *out)
 		ipf_put16(ip + 2, (uint16_t)(iphlen + d->end));
 		ip[6] &= IP4_DF >> 8;
 		ip[7] = 0;
-		ipf_put16(ip + 10, 0);
-		ipf_put16(ip + 10, ipf_csum(ip, iphlen));
+		ol_ip4_fix_csum(ip);
 	} else {
 		ipf_put16(ip + 4, (uint16_t)(iphlen - IP6_HLEN + d->end));
 		hdr[d->nh_at] = d->nh;

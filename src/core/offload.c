@@ -202,8 +202,7 @@ static uint32_t pseudo_sum(const uint8_t *ip, uint8_t ipv, uint8_t proto,
 	return ol_csum_partial(ph, 40, 0);
 }
 
-/* Recompute the IPv4 header checksum of the header at @ip. */
-static void ip4_fix_csum(uint8_t *ip)
+void ol_ip4_fix_csum(uint8_t *ip)
 {
 	size_t ihl = (size_t)(ip[0] & 0xf) * 4;
 
@@ -595,7 +594,7 @@ static int segment_l4(const struct ol_pkt *p, unsigned flags, uint8_t *store,
 		set_ip_len(b, p, hl - p->l3 + dl);
 		if (p->ipv == 4) {
 			put16(b + p->l3 + 4, (uint16_t)(id + i));
-			ip4_fix_csum(b + p->l3);
+			ol_ip4_fix_csum(b + p->l3);
 		}
 		if (p->proto == IPPROTO_TCP) {
 			put32(b + p->l4 + 4, seq + (uint32_t)(i * mss));
@@ -636,7 +635,7 @@ static int ufo_single(const struct ol_pkt *p, uint8_t *store,
 	memcpy(store, p->frame, p->l4);
 	ufo_udp_header(p, store + p->l4);
 	if (p->ipv == 4)
-		ip4_fix_csum(store + p->l3);
+		ol_ip4_fix_csum(store + p->l3);
 	segs[0] = (struct ol_seg){ .hdr = store, .hdr_len = p->l4 + UDP_HLEN,
 				   .data = p->frame + p->payload,
 				   .data_len = p->end - p->payload };
@@ -656,7 +655,7 @@ static size_t ufo_frag_header(const struct ol_pkt *p, uint8_t *b, size_t off,
 		memcpy(b, f, p->l4);
 		put16(b + p->l3 + 2, (uint16_t)(p->l4 - p->l3 + fraglen));
 		put16(b + p->l3 + 6, (uint16_t)((off >> 3) | (more ? IP4_MF : 0)));
-		ip4_fix_csum(b + p->l3);
+		ol_ip4_fix_csum(b + p->l3);
 		return p->l4;
 	}
 	memcpy(b, f, p->unfrag);

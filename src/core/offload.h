@@ -81,6 +81,10 @@ struct ol_seg {
  */
 uint32_t ol_csum_partial(const void *buf, size_t len, uint32_t sum);
 
+/** ol_ip4_fix_csum() - recompute the checksum of the IPv4 header at @ip
+ * (its length from the IHL field, which the caller has checked). */
+void ol_ip4_fix_csum(uint8_t *ip);
+
 /** ol_csum_fold() - fold a partial sum to 16 bits.
  * Return: the folded sum, not complemented. */
 uint16_t ol_csum_fold(uint32_t sum);

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ipfrag.h"
+#include "offload-frames.h"
 
 #define SYNTH_LEN 5
 #define NS_PER_MS 1000000ULL
@@ -48,28 +49,11 @@ static void fail(const char *what)
 	abort();
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/** csum() - Return: the folded, complemented sum of @len bytes. */
+/** csum() - Return: the folded, complemented sum of @len bytes, by the
+ * reference of offload-frames.h (no code shared with the library). */
 static uint16_t csum(const uint8_t *p, size_t len)
 {
-	uint32_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~ref_fold(ref_add(0, p, len));
 }
 
 /** synth() - build the fragment record @c with fields @p into r->frame.
@@ -77,16 +61,16 @@ static uint16_t csum(const uint8_t *p, size_t len)
 static size_t synth(uint8_t c, const uint8_t *p)
 {
 	bool v6 = (c & 3) == 2, more = c & 4, vlan = c & 8, ext = c & 16;
-	size_t off = (size_t)get16(p + 1) * 8, len = get16(p + 3), o = 12, h, i;
+	size_t off = (size_t)fb_get16(p + 1) * 8, len = fb_get16(p + 3), o = 12, h, i;
 	uint8_t *f = r->frame, *ip;
 
 	memset(f, 0x22, 12);
 	if (vlan) {
-		put16(f + 12, 0x8100);
-		put16(f + 14, 7);
+		fb_put16(f + 12, 0x8100);
+		fb_put16(f + 14, 7);
 		o = 16;
 	}
-	put16(f + o, v6 ? 0x86dd : 0x0800);
+	fb_put16(f + o, v6 ? 0x86dd : 0x0800);
 	ip = f + o + 2;
 	h = v6 ? 40 + (ext ? 8 : 0) + 8 : 20 + (ext ? 4 : 0);
 	if (h + len > 65535)
@@ -96,20 +80,20 @@ static size_t synth(uint8_t c, const uint8_t *p)
 		uint8_t *fh = ip + h - 8;
 
 		ip[0] = 0x60;
-		put16(ip + 4, (uint16_t)(h - 40 + len));
+		fb_put16(ip + 4, (uint16_t)(h - 40 + len));
 		ip[6] = ext ? 0 : 44;
 		if (ext)
 			ip[40] = 44;
 		fh[0] = 17;
-		put16(fh + 2, (uint16_t)((off & 0xfff8) | more));
+		fb_put16(fh + 2, (uint16_t)((off & 0xfff8) | more));
 		fh[7] = p[0];
 	} else {
 		ip[0] = (uint8_t)(0x40 | h / 4);
-		put16(ip + 2, (uint16_t)(h + len));
+		fb_put16(ip + 2, (uint16_t)(h + len));
 		ip[5] = p[0];
-		put16(ip + 6, (uint16_t)((more ? 0x2000 : 0) | (off / 8 & 0x1fff)));
+		fb_put16(ip + 6, (uint16_t)((more ? 0x2000 : 0) | (off / 8 & 0x1fff)));
 		ip[9] = 17;
-		put16(ip + 10, csum(ip, h));
+		fb_put16(ip + 10, csum(ip, h));
 	}
 	for (i = 0; i < len; i++)
 		ip[h + i] = (uint8_t)(off + i + p[0]);
@@ -125,9 +109,9 @@ static void check_output(const struct ipf_out *out)
 
 	if (out->len > IPF_FRAME_MAX || out->len < 14 || !out->nfrags)
 		fail("output length or fragment count out of range");
-	type = get16(f + 12);
+	type = fb_get16(f + 12);
 	if (type == 0x8100 || type == 0x88a8) {
-		type = get16(f + 16);
+		type = fb_get16(f + 16);
 		l2 = 18;
 	}
 	ip = f + l2;
@@ -135,12 +119,12 @@ static void check_output(const struct ipf_out *out)
 		size_t ihl = (size_t)(ip[0] & 0xf) * 4;
 
 		if (out->len < l2 + 20 || ip[0] >> 4 != 4 || ihl < 20 ||
-		    get16(ip + 2) != out->len - l2 || (get16(ip + 6) & 0x3fff) ||
+		    fb_get16(ip + 2) != out->len - l2 || (fb_get16(ip + 6) & 0x3fff) ||
 		    csum(ip, ihl))
 			fail("output IPv4 header inconsistent");
 	} else if (type == 0x86dd) {
 		if (out->len < l2 + 40 || ip[0] >> 4 != 6 ||
-		    (size_t)get16(ip + 4) + 40 != out->len - l2)
+		    (size_t)fb_get16(ip + 4) + 40 != out->len - l2)
 			fail("output IPv6 header inconsistent");
 	} else {
 		fail("output is not IP");
@@ -179,14 +163,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n;
 
 		if ((c & 3) == 0 && size - off >= 2) {
-			n = get16(data + off);
+			n = fb_get16(data + off);
 			off += 2;
 			n = n < size - off ? n : size - off;
 			memcpy(r->frame, data + off, n);
 			off += n;
 			feed(n);
 		} else if ((c & 3) == 3 && size - off >= 2) {
-			r->now += get16(data + off) * NS_PER_MS;
+			r->now += fb_get16(data + off) * NS_PER_MS;
 			off += 2;
 		} else if ((c & 3) && size - off >= SYNTH_LEN) {
 			feed(synth(c, data + off));

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ipfrag.h"
+#include "offload-frames.h"
 #include "harness.h"
 
 #define SEC 1000000000ULL
@@ -29,28 +30,11 @@ struct tally {
 
 static struct ipf table;
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/** csum() - Return: the folded, complemented sum of @len bytes. */
+/** csum() - Return: the folded, complemented sum of @len bytes, by the
+ * reference of offload-frames.h (no code shared with the library). */
 static uint16_t csum(const uint8_t *p, size_t len)
 {
-	uint32_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~ref_fold(ref_add(0, p, len));
 }
 
 /** fill() - the datagram pattern for @seed. */
@@ -69,12 +53,12 @@ static size_t eth(uint8_t *f, uint16_t type, bool vlan)
 	memset(f, 0x11, 6);
 	memset(f + 6, 0x22, 6);
 	if (!vlan) {
-		put16(f + 12, type);
+		fb_put16(f + 12, type);
 		return 14;
 	}
-	put16(f + 12, 0x8100);
-	put16(f + 14, 5);
-	put16(f + 16, type);
+	fb_put16(f + 12, 0x8100);
+	fb_put16(f + 14, 5);
+	fb_put16(f + 16, type);
 	return 18;
 }
 
@@ -88,14 +72,14 @@ static size_t frag4(uint16_t id, size_t off, size_t len, bool more,
 
 	memset(ip, 0, ihl);
 	ip[0] = (uint8_t)(0x40 | ihl / 4);
-	put16(ip + 2, (uint16_t)(ihl + len));
-	put16(ip + 4, id);
-	put16(ip + 6, (uint16_t)((more ? 0x2000 : 0) | off / 8));
+	fb_put16(ip + 2, (uint16_t)(ihl + len));
+	fb_put16(ip + 4, id);
+	fb_put16(ip + 6, (uint16_t)((more ? 0x2000 : 0) | off / 8));
 	ip[8] = 64;
 	ip[9] = 17;
 	memcpy(ip + 12, "\x0a\x00\x02\x0f\x0a\x00\x02\x02", 8);
 	memset(ip + 20, 1, opts);  /* NOPs */
-	put16(ip + 10, csum(ip, ihl));
+	fb_put16(ip + 10, csum(ip, ihl));
 	memcpy(ip + ihl, data + off, len);
 	return o + ihl + len;
 }
@@ -109,7 +93,7 @@ static size_t frag6(uint32_t id, size_t off, size_t len, bool more, bool hbh)
 
 	memset(ip, 0, 40);
 	ip[0] = 0x60;
-	put16(ip + 4, (uint16_t)((hbh ? 8 : 0) + 8 + len));
+	fb_put16(ip + 4, (uint16_t)((hbh ? 8 : 0) + 8 + len));
 	ip[6] = hbh ? 0 : 44;
 	ip[7] = 64;
 	ip[23] = 1;
@@ -122,7 +106,7 @@ static size_t frag6(uint32_t id, size_t off, size_t len, bool more, bool hbh)
 	}
 	fh[0] = 17;
 	fh[1] = 0;
-	put16(fh + 2, (uint16_t)(off | (more ? 1 : 0)));
+	fb_put16(fh + 2, (uint16_t)(off | (more ? 1 : 0)));
 	fh[4] = (uint8_t)(id >> 24);
 	fh[5] = (uint8_t)(id >> 16);
 	fh[6] = (uint8_t)(id >> 8);
@@ -163,11 +147,11 @@ static void check4(const struct ipf_out *out, size_t l2, size_t opts, size_t dle
 	if (out->len != l2 + ihl + dlen)
 		return;
 	CHECK_EQ(ip[0], 0x40 | ihl / 4);
-	CHECK_EQ(get16(ip + 2), ihl + dlen);
-	CHECK_EQ(get16(ip + 6), 0);
+	CHECK_EQ(fb_get16(ip + 2), ihl + dlen);
+	CHECK_EQ(fb_get16(ip + 6), 0);
 	CHECK_EQ(csum(ip, ihl), 0);
 	CHECK(!memcmp(ip + ihl, data, dlen));
-	CHECK_EQ(get16(out->frame + 12), l2 == 18 ? 0x8100 : 0x0800);
+	CHECK_EQ(fb_get16(out->frame + 12), l2 == 18 ? 0x8100 : 0x0800);
 }
 
 /** check6() - @out is the IPv6 datagram of @dlen bytes of data[]. */
@@ -179,7 +163,7 @@ static void check6(const struct ipf_out *out, bool hbh, size_t dlen)
 	CHECK_EQ(out->len, 14 + h + dlen);
 	if (out->len != 14 + h + dlen)
 		return;
-	CHECK_EQ(get16(ip + 4), h - 40 + dlen);
+	CHECK_EQ(fb_get16(ip + 4), h - 40 + dlen);
 	CHECK_EQ(hbh ? ip[40] : ip[6], 17);
 	CHECK(!memcmp(ip + h, data, dlen));
 }
