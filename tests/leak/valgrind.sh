@@ -1,10 +1,13 @@
 #!/bin/bash
-# Leak checks under valgrind (TAP): open/close of every backend, and a short
+# Leak checks under valgrind (TAP): open/close of every backend, a short
 # `netbe patch` run that moves traffic (as root: a tap in a private
-# namespace patched to slirp, pinged through; otherwise pair <-> null).
-# usage: valgrind.sh OPENCLOSE_BINARY NETBE_BINARY
+# namespace patched to slirp, pinged through; otherwise pair <-> null), and
+# the hostile-input tests: test-boundary and the core fuzzer's corpus
+# (64 KiB super-frames, split headers, soft offloads) - no leak and no
+# invalid read or write.
+# usage: valgrind.sh OPENCLOSE NETBE TEST_BOUNDARY FUZZ_CORE_REPLAY CORE_CORPUS
 set -u
-OC=$1; CLI=$2; n=0; failed=0
+OC=$1; CLI=$2; BOUNDARY=$3; FUZZ_CORE=$4; CORE_CORPUS=$5; n=0; failed=0
 VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
 result() { # name rc log
@@ -50,5 +53,9 @@ else
   timeout --preserve-status -s INT 3 "${VG[@]}" "$CLI" patch null pair:vgq >"$log" 2>&1
   result "patch null <-> pair leaks nothing" $? "$log"
 fi
+
+"${VG[@]}" "$BOUNDARY" >"$log" 2>&1; result "test-boundary: no leak, no invalid access" $? "$log"
+"${VG[@]}" "$FUZZ_CORE" "$CORE_CORPUS" >"$log" 2>&1
+result "fuzz-core corpus: no leak, no invalid access" $? "$log"
 echo "1..$n"
 [ $failed = 0 ]
