@@ -680,6 +680,8 @@ int core_tx_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		return 1;
 	}
 	ret = be->ops->send(be, x, m);
+	if (ret == 0)
+		ret = -EAGAIN;  /* took nothing: wait, never retry in a loop */
 	for (j = 0; ret > 0 && j < (unsigned)ret; j++) {
 		if (x[j].err == NETBE_XFER_ACCOUNTED)
 			continue;
