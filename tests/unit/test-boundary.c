@@ -339,7 +339,7 @@ static void *soak_send(void *arg)
 			s->error = ret;
 			break;
 		}
-		s->consumed += (unsigned)ret;
+		__atomic_add_fetch(&s->consumed, (unsigned)ret, __ATOMIC_RELEASE);
 		k += (unsigned)ret;
 	}
 	return NULL;
@@ -393,6 +393,17 @@ static void soak_drain(struct netbe *rx, unsigned ms)
 	} while (ms && harness_now_ms() < end);
 }
 
+/* Wait (a second at most) until the sender got @n more frames taken. */
+static void soak_wait_sent(struct soak *s, uint64_t n)
+{
+	uint64_t from = __atomic_load_n(&s->consumed, __ATOMIC_ACQUIRE);
+	uint64_t end = harness_now_ms() + 1000;
+
+	while (__atomic_load_n(&s->consumed, __ATOMIC_ACQUIRE) - from < n &&
+	       harness_now_ms() < end)
+		usleep(1000);
+}
+
 static void test_pair_soak(void)
 {
 	struct netbe_epoll *ep = NULL;
@@ -415,7 +426,7 @@ static void test_pair_soak(void)
 	soak_drain(rx, 200);
 	usleep(100 * 1000);                        /* the receiver stalls */
 	soak_drain(rx, 100);
-	usleep(20 * 1000);                         /* the queue fills again */
+	soak_wait_sent(&s, 64);                    /* the queue fills again */
 	handed_in += taken_in(rx);
 	netbe_close(rx);                           /* gone with frames queued */
 	handed_in += closed_queued;
