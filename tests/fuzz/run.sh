@@ -11,8 +11,8 @@
 #   TARGET  e.g. offload stream (default: every target that was built)
 #
 # Targets that feed libslirp (which opens real sockets for what the guest
-# asks) run inside a private network namespace (unshare -n, root): nothing
-# they send can leave the machine.
+# asks) run inside a private network namespace with only lo
+# (tests/fuzz/slirp-ns.sh, root): nothing they send can leave the machine.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SECS=60 BUILD=build-fuzz WORK=/tmp/netbe-fuzz
@@ -59,7 +59,7 @@ for t in "${targets[@]}"; do
   wrap=()
   if [[ $NETNS_TARGETS == *" $t "* ]]; then
     [ "$(id -u)" = 0 ] || { printf '%-12s %12s %8s  %s\n' "$t" - - "skipped: needs root"; continue; }
-    wrap=(unshare -n)
+    wrap=(tests/fuzz/slirp-ns.sh)
   fi
   log=$WORK/$t.log
   "${wrap[@]}" "$bin" ${FLAGS[$t]:-} -max_total_time="$SECS" -print_final_stats=1 \
