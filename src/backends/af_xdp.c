@@ -26,11 +26,12 @@
  *    taking frames. No free frame or a full tx ring after reclaiming is
  *    -EAGAIN; core then waits for the socket to be writable.
  * A UMEM frame holds at most XDP_FRAME_SIZE bytes (less the kernel's
- * XDP_PACKET_HEADROOM on receive), so be->tx_max/rx_max say so: core hands
- * send() no frame longer than tx_max (core_tx_send() is the one place it
- * transmits), and since this backend does no offloads (native_caps 0) core
- * segments TSO frames in software at a segment size lowered to fit tx_max
- * when the guest's gso_size is larger, so send() copies without checking.
+ * XDP_PACKET_HEADROOM on receive), so be->tx_max/rx_max say so (tx_max
+ * also follows the interface's MTU): core hands send() no frame longer
+ * than tx_max (core_tx_send() is the one place it transmits), and since
+ * this backend does no offloads (native_caps 0) core segments TSO frames
+ * in software at a segment size lowered to fit tx_max when the guest's
+ * gso_size is larger, so send() copies without checking.
  *
  * need_wakeup (XDP_USE_NEED_WAKEUP) lets the kernel say when it wants a
  * syscall: send() kicks the tx ring with sendto() and recv() the fill ring
@@ -61,6 +62,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -84,6 +86,7 @@
  * as the receive half: twice as large, it never refuses a frame. */
 #define XDP_FILL_SIZE (2 * XDP_HALF)
 #define XDP_RX_MAX (XDP_FRAME_SIZE - XDP_PACKET_HEADROOM)
+#define XDP_L2_MAX 18                                /* Ethernet + VLAN tag */
 /* sendto() calls per kick at most: the kernel's copy-mode budget is 32
  * frames per call, a burst is NETBE_BURST frames, plus retries past drops */
 #define XDP_KICK_TRIES (NETBE_BURST / 32 + 4)
@@ -502,6 +505,30 @@ static void xdp_timer_stop(struct netbe *be, struct xdp_priv *p)
 }
 
 /**
+ * xdp_tx_max() - the largest frame send() takes: a UMEM frame, or less when
+ * the interface's MTU (plus an Ethernet and a VLAN header) is smaller,
+ * since a longer frame would only be dropped on the wire (a veth counts it
+ * in tx_dropped), and core then segments TCP to fit it. The MTU is read
+ * once, at open.
+ * Return: the length.
+ */
+static size_t xdp_tx_max(const struct xdp_priv *p)
+{
+	struct ifreq ifr = { 0 };
+	size_t max = XDP_FRAME_SIZE;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	/* an AF_XDP socket answers no interface ioctl: ask through another */
+	memcpy(ifr.ifr_name, p->ifname, sizeof(ifr.ifr_name) - 1);
+	if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0 &&
+	    (size_t)ifr.ifr_mtu + XDP_L2_MAX < max)
+		max = (size_t)ifr.ifr_mtu + XDP_L2_MAX;
+	if (fd >= 0)
+		close(fd);
+	return max;
+}
+
+/**
  * xdp_open() - the open op: "af_xdp:IFNAME" with its keys
  * Return: 0, or a negative errno with a message saying what to do.
  */
@@ -532,7 +559,7 @@ static int xdp_open(struct netbe *be, const struct netbe_spec *spec)
 	be->be_hdr_len = 0;
 	be->native_caps = 0;
 	be->rx_max = XDP_RX_MAX;
-	be->tx_max = XDP_FRAME_SIZE;
+	be->tx_max = xdp_tx_max(p);
 	be->rx_fd = p->fd;
 	be->tx_fd = p->fd;
 	be->tx_events = NETBE_EV_OUT;
