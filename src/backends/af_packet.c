@@ -52,7 +52,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -74,7 +73,6 @@
 #define AFP_BLOCK_SIZE (1u << 20)
 #define AFP_RING_BYTES (8u << 20)
 #define AFP_SLOT_OVERHEAD 128u
-#define AFP_VLAN_LEN 4u
 
 /* Transmit offloads the kernel takes with PACKET_VNET_HDR (packet_snd ->
  * virtio_net_hdr_to_skb); UDP segmentation (USO) from Linux 6.2 on. */
@@ -162,18 +160,15 @@ static bool afp_kernel_has_uso(void)
  */
 static int afp_slot_size(struct afp_priv *p, bool vnet_hdr)
 {
-	struct ifreq ifr = { 0 };
-	size_t frame = NETBE_FRAME_MAX;
+	long frame = NETBE_FRAME_MAX;
 
 	if (!vnet_hdr) {
-		memcpy(ifr.ifr_name, p->ifname, strlen(p->ifname));
-		if (ioctl(p->fd, SIOCGIFMTU, &ifr) < 0)
-			return netbe_errf(-errno, "af_packet %s: cannot read the MTU: %s",
-					  p->ifname, strerror(errno));
-		if (ifr.ifr_mtu > 0 && (size_t)ifr.ifr_mtu + ETH_HLEN + AFP_VLAN_LEN < frame)
-			frame = (size_t)ifr.ifr_mtu + ETH_HLEN + AFP_VLAN_LEN;
+		frame = netbe_if_frame_max(p->ifname);
+		if (frame < 0)
+			return netbe_errf((int)frame, "af_packet %s: cannot read the MTU: %s",
+					  p->ifname, strerror((int)-frame));
 	}
-	return (int)((AFP_SLOT_OVERHEAD + frame + TPACKET_ALIGNMENT - 1) &
+	return (int)((AFP_SLOT_OVERHEAD + (size_t)frame + TPACKET_ALIGNMENT - 1) &
 		     ~(size_t)(TPACKET_ALIGNMENT - 1));
 }
 

@@ -27,7 +27,7 @@
  *    -EAGAIN; core then waits for the socket to be writable.
  * A UMEM frame holds at most XDP_FRAME_SIZE bytes (less the kernel's
  * XDP_PACKET_HEADROOM on receive), so be->tx_max/rx_max say so (tx_max
- * also follows the interface's MTU): core hands send() no frame longer
+ * also follows the interface's MTU, read once at open): core hands send() no frame longer
  * than tx_max (core_tx_send() is the one place it transmits), and since
  * this backend does no offloads (native_caps 0) core segments TSO frames
  * in software at a segment size lowered to fit tx_max when the guest's
@@ -62,7 +62,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -86,7 +85,6 @@
  * as the receive half: twice as large, it never refuses a frame. */
 #define XDP_FILL_SIZE (2 * XDP_HALF)
 #define XDP_RX_MAX (XDP_FRAME_SIZE - XDP_PACKET_HEADROOM)
-#define XDP_L2_MAX 18                                /* Ethernet + VLAN tag */
 /* sendto() calls per kick at most: the kernel's copy-mode budget is 32
  * frames per call, a burst is NETBE_BURST frames, plus retries past drops */
 #define XDP_KICK_TRIES (NETBE_BURST / 32 + 4)
@@ -420,17 +418,6 @@ static void xdp_release(struct xdp_priv *p)
 }
 
 /**
- * xdp_count_drops() - count @n frames the kernel dropped under @reason
- * (netbe_count_drop() @n times, in one atomic add)
- */
-static void xdp_count_drops(struct netbe *be, enum netbe_drop_reason reason,
-			    uint64_t n)
-{
-	if (n)
-		__atomic_fetch_add(&be->stats.drops[reason], n, __ATOMIC_RELAXED);
-}
-
-/**
  * xdp_poll_stats() - count the frames the kernel dropped since the last
  * call: ring full or no fill frame as rx_overflow, the rest (larger than a
  * frame) as rx_too_big
@@ -447,9 +434,9 @@ static void xdp_poll_stats(struct netbe *be, struct xdp_priv *p)
 	empty = s.rx_fill_ring_empty_descs - p->seen.rx_fill_ring_empty_descs;
 	if (empty > dropped)
 		empty = dropped;
-	xdp_count_drops(be, NETBE_DROP_RX_OVERFLOW,
-			s.rx_ring_full - p->seen.rx_ring_full + empty);
-	xdp_count_drops(be, NETBE_DROP_RX_TOO_BIG, dropped - empty);
+	netbe_count_drops(be, NETBE_DROP_RX_OVERFLOW,
+			  s.rx_ring_full - p->seen.rx_ring_full + empty);
+	netbe_count_drops(be, NETBE_DROP_RX_TOO_BIG, dropped - empty);
 	p->seen = s;
 }
 
@@ -505,30 +492,6 @@ static void xdp_timer_stop(struct netbe *be, struct xdp_priv *p)
 }
 
 /**
- * xdp_tx_max() - the largest frame send() takes: a UMEM frame, or less when
- * the interface's MTU (plus an Ethernet and a VLAN header) is smaller,
- * since a longer frame would only be dropped on the wire (a veth counts it
- * in tx_dropped), and core then segments TCP to fit it. The MTU is read
- * once, at open.
- * Return: the length.
- */
-static size_t xdp_tx_max(const struct xdp_priv *p)
-{
-	struct ifreq ifr = { 0 };
-	size_t max = XDP_FRAME_SIZE;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	/* an AF_XDP socket answers no interface ioctl: ask through another */
-	memcpy(ifr.ifr_name, p->ifname, sizeof(ifr.ifr_name) - 1);
-	if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0 &&
-	    (size_t)ifr.ifr_mtu + XDP_L2_MAX < max)
-		max = (size_t)ifr.ifr_mtu + XDP_L2_MAX;
-	if (fd >= 0)
-		close(fd);
-	return max;
-}
-
-/**
  * xdp_open() - the open op: "af_xdp:IFNAME" with its keys
  * Return: 0, or a negative errno with a message saying what to do.
  */
@@ -537,6 +500,7 @@ static int xdp_open(struct netbe *be, const struct netbe_spec *spec)
 	struct xdp_priv *p = netbe_priv(be);
 	struct xdp_hooks h;
 	struct xdp_opts o;
+	long frame;
 	int err;
 
 	p->fd = -1;
@@ -559,7 +523,10 @@ static int xdp_open(struct netbe *be, const struct netbe_spec *spec)
 	be->be_hdr_len = 0;
 	be->native_caps = 0;
 	be->rx_max = XDP_RX_MAX;
-	be->tx_max = xdp_tx_max(p);
+	frame = netbe_if_frame_max(p->ifname);
+	/* more than the MTU would only be dropped on the wire (a veth counts
+	 * it in tx_dropped); core segments TCP to fit */
+	be->tx_max = frame > 0 && frame < XDP_FRAME_SIZE ? (size_t)frame : XDP_FRAME_SIZE;
 	be->rx_fd = p->fd;
 	be->tx_fd = p->fd;
 	be->tx_events = NETBE_EV_OUT;

@@ -16,7 +16,7 @@
  * behaves like an unplugged cable: frames are consumed and counted as tx
  * errors. mtu=N gives an end the limits of a link with that MTU (core
  * segments software offloads to fit it); a frame longer than the peer
- * end takes is consumed and counted as a tx error, never truncated.
+ * end takes is consumed and counted as tx_too_big, never truncated.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,7 +31,6 @@
 #define PAIR_DEPTH_DEFAULT 256
 #define PAIR_DEPTH_MAX 65536
 #define PAIR_MTU_MAX 65535
-#define PAIR_L2_MAX (14 + 4)          /* Ethernet and one VLAN tag */
 
 struct pair_slot {
 	uint8_t *buf;
@@ -163,7 +162,7 @@ static int pair_open(struct netbe *be, const struct netbe_spec *spec)
 		return ret;
 	}
 	be->be_hdr_len = NETBE_VNET_HDR_LEN_MRG;
-	be->rx_max = be->tx_max = be->be_hdr_len + PAIR_L2_MAX + mtu;
+	be->rx_max = be->tx_max = be->be_hdr_len + NETBE_L2_MAX + mtu;
 	be->native_caps = NETBE_F_HOST_OFFLOADS | NETBE_F_GUEST_OFFLOADS;
 	return 0;
 }

@@ -970,13 +970,6 @@ static int sl_config(const struct netbe_spec *spec, SlirpConfig *cfg,
 	return 0;
 }
 
-/** sl_count_frag_drops() - count @n fragments dropped as tx_fragment. */
-static void sl_count_frag_drops(struct netbe *be, unsigned n)
-{
-	while (n--)
-		netbe_count_drop(be, NETBE_DROP_TX_FRAGMENT);
-}
-
 /** sl_release() - free everything; works on a partly opened handle. */
 static void sl_release(struct netbe *be)
 {
@@ -987,7 +980,7 @@ static void sl_release(struct netbe *be)
 	if (s->slirp)
 		slirp_cleanup(s->slirp);
 	s->slirp = NULL;
-	sl_count_frag_drops(be, ipf_release(&s->frags));
+	netbe_count_drops(be, NETBE_DROP_TX_FRAGMENT, ipf_release(&s->frags));
 	while (s->nwatched)
 		sl_unwatch(be, s->watched[0]);
 	while (s->ntimers)
@@ -1122,7 +1115,7 @@ static int sl_input(struct netbe *be, const uint8_t *f, size_t len)
 	case IPF_DROPPED:
 		break;
 	}
-	sl_count_frag_drops(be, out.dropped);
+	netbe_count_drops(be, NETBE_DROP_TX_FRAGMENT, out.dropped);
 	return ret;
 }
 

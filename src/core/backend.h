@@ -32,9 +32,11 @@
 #include "netbe.h"
 #include "spec.h"
 
+/* An Ethernet header and one VLAN tag: what a frame adds to its IP packet. */
+#define NETBE_L2_MAX (14 + 4)
 /* Largest frame any backend carries: a 64 KiB GSO frame with an Ethernet
  * and a VLAN header. */
-#define NETBE_FRAME_MAX (65535 + 14 + 4)
+#define NETBE_FRAME_MAX (65535 + NETBE_L2_MAX)
 /* Frames moved per backend call at most. */
 #define NETBE_BURST 64
 
@@ -162,11 +164,21 @@ int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd);
 void netbe_set_link(struct netbe *be, bool up);
 /** netbe_count_drop() - count one dropped frame under @reason. */
 void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason);
+/** netbe_count_drops() - count @n dropped frames under @reason at once. */
+void netbe_count_drops(struct netbe *be, enum netbe_drop_reason reason,
+		       uint64_t n);
 /** netbe_count_tx() - count @frames sent and @bytes, for frames a backend
  * kept with NETBE_XFER_ACCOUNTED and has now sent on. Call from send(). */
 void netbe_count_tx(struct netbe *be, uint64_t frames, uint64_t bytes);
 /** netbe_count_peer_refused() - count one connecting peer turned away. */
 void netbe_count_peer_refused(struct netbe *be);
+
+/**
+ * netbe_if_frame_max() - the largest frame network interface @ifname
+ * carries: its MTU plus NETBE_L2_MAX, at most NETBE_FRAME_MAX.
+ * Return: that length, or a negative errno when the MTU cannot be read.
+ */
+long netbe_if_frame_max(const char *ifname);
 
 /* The backend table (registry.c). */
 extern const struct netbe_backend *const netbe_backends[];

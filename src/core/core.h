@@ -105,10 +105,6 @@ int soft_tx_start(struct netbe *be, const struct netbe_frame *f, size_t len,
  */
 int soft_tx_flush(struct netbe *be);
 
-/** soft_tx_discard() - count the queued transmit segments as tx_error and
- * forget them (the backend failed for good, or the handle closes). */
-void soft_tx_discard(struct netbe *be);
-
 /** soft_tx_pending() - segments wait in the transmit queue. */
 bool soft_tx_pending(const struct netbe *be);
 

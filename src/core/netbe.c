@@ -81,7 +81,14 @@ NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r)
 
 void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason)
 {
-	__atomic_fetch_add(&be->stats.drops[reason], 1, __ATOMIC_RELAXED);
+	netbe_count_drops(be, reason, 1);
+}
+
+void netbe_count_drops(struct netbe *be, enum netbe_drop_reason reason,
+		       uint64_t n)
+{
+	if (n)
+		__atomic_fetch_add(&be->stats.drops[reason], n, __ATOMIC_RELAXED);
 }
 
 void netbe_count_tx(struct netbe *be, uint64_t frames, uint64_t bytes)

@@ -11,8 +11,9 @@
  * until they are gone, and the loop flushes them when the backend becomes
  * writable (netbe.c's tx_ready), so a super-frame is never half lost. The
  * segments are sized for the backend's tx_max (offload.c lowers the guest's
- * segment size when it would not fit), and when the backend fails for
- * good, or the handle closes, the segments left are counted as tx_error.
+ * segment size when it would not fit); when the backend fails for good,
+ * the segments left are counted as tx_error (closing the handle logs
+ * them: its counters go with it).
  *
  * Receive: a backend frame whose header asks for work the frontend did not
  * negotiate (a GSO frame, a partial checksum without GUEST_CSUM) is copied
@@ -140,6 +141,16 @@ static void seg_xfer(struct netbe *be, const struct ol_seg *s, unsigned j,
 	*pool_used += (unsigned)k;
 }
 
+/* The backend failed for good: count the queued segments as tx_error and
+ * forget them. */
+static void soft_tx_discard(struct netbe *be)
+{
+	struct soft_queue *q = &be->core->soft_tx;
+
+	netbe_count_drops(be, NETBE_DROP_TX_ERROR, q->nsegs - q->next);
+	q->nsegs = q->next = 0;
+}
+
 int soft_tx_flush(struct netbe *be)
 {
 	struct soft_queue *q = &be->core->soft_tx;
@@ -162,15 +173,6 @@ int soft_tx_flush(struct netbe *be)
 	}
 	q->nsegs = q->next = 0;
 	return 0;
-}
-
-void soft_tx_discard(struct netbe *be)
-{
-	struct soft_queue *q = &be->core->soft_tx;
-
-	for (; q->next < q->nsegs; q->next++)
-		netbe_count_drop(be, NETBE_DROP_TX_ERROR);
-	q->nsegs = q->next = 0;
 }
 
 int soft_rx_start(struct netbe *be, const struct iovec *iov, int iovcnt,
