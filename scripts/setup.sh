@@ -14,9 +14,14 @@ BUILD=${1:-build}
 PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
       libglib2.0-dev iproute2 iputils-ping iperf3 ethtool procps util-linux
       python3 valgrind kmod passt busybox-static tshark qemu-system-x86 cpio
-      xz-utils libxdp-dev libbpf-dev)
-[ $BENCH = 1 ] && PKGS+=(dpdk-dev librte-mempool-ring23 librte-bus-vdev23
-                         librte-net-af-packet23 librte-net-af-xdp23 vde2 slirp4netns)
+      xz-utils libxdp-dev libbpf-dev
+      dpdk-dev librte-bus-vdev23 librte-mempool-ring23 librte-net-virtio23
+      librte-net-vhost23 librte-net-null23)
+# dpdk-dev (dpdk-testpmd is in it) and the drivers it loads at run time for the vhost-user
+# tests (tests/interop/vhost-user-*.sh, bench/vhost-user.sh): the vdev bus,
+# the ring mempool, virtio_user (a frontend without a VM), the vhost PMD (the
+# reference device) and the null PMD (a sink); dpdk only recommends them
+[ $BENCH = 1 ] && PKGS+=(librte-net-af-packet23 librte-net-af-xdp23 vde2 slirp4netns)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
