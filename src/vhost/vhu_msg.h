@@ -86,7 +86,8 @@ struct vhu_hdr {
 	uint32_t request;
 	uint32_t flags;
 	uint32_t size;                /* payload bytes after the header */
-} __attribute__((packed));
+};
+_Static_assert(sizeof(struct vhu_hdr) == VHU_HDR_SIZE, "vhost-user header layout");
 
 /* SET_VRING_NUM/BASE/ENABLE, GET_VRING_BASE and its reply. */
 struct vhu_vring_state {
@@ -137,10 +138,12 @@ union vhu_payload {
 
 #define VHU_PAYLOAD_MAX ((uint32_t)sizeof(union vhu_payload))
 
+/* A message in memory: on the socket the payload follows the header at
+ * once; here it is aligned for its u64 fields (so not one flat buffer). */
 struct vhu_msg {
 	struct vhu_hdr hdr;
 	union vhu_payload p;
-} __attribute__((packed));
+};
 
 /* What the checks know about the device. */
 struct vhu_limits {
