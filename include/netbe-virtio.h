@@ -182,7 +182,10 @@ struct netbe_vdev_stats {
 				   * buffers (not dropped) */
 	uint64_t rx_too_big;      /* frames dropped: larger than the buffers
 				   * the guest can ever give */
-	uint64_t tx_bad_chains;   /* tx chains without a readable header */
+	uint64_t tx_bad_chains;   /* tx chains without a readable header,
+				   * or longer than any frame */
+	uint64_t tx_errors;       /* tx chains the backend failed to send, or
+				   * still held when their queue stopped */
 	uint64_t ctrl_commands, ctrl_errors;
 	uint64_t notifies;        /* interrupts requested */
 };

@@ -36,33 +36,11 @@ static void on_signal(int sig)
 		netbe_epoll_stop(signal_loop);
 }
 
-/* Print one handle's counters on one line. */
-static void print_stats(const char *label, const char *spec, struct netbe *be)
-{
-	struct netbe_stats st;
-	unsigned i;
-
-	if (!be || netbe_get_stats(be, &st))
-		return;
-	printf("%s %s: tx %llu frames %llu bytes, rx %llu frames %llu bytes, tx_eagain %llu",
-	       label, spec, (unsigned long long)st.tx_frames,
-	       (unsigned long long)st.tx_bytes, (unsigned long long)st.rx_frames,
-	       (unsigned long long)st.rx_bytes, (unsigned long long)st.tx_eagain);
-	for (i = 0; i < NETBE_DROP__MAX; i++)
-		if (st.drops[i])
-			printf(", %s %llu", netbe_drop_reason_name(i),
-			       (unsigned long long)st.drops[i]);
-	if (st.peers_refused)
-		printf(", peers_refused %llu", (unsigned long long)st.peers_refused);
-	printf("\n");
-	fflush(stdout);
-}
-
 /* Print both handles' counters. */
 static void print_ends(struct patch *p)
 {
-	print_stats("A", p->spec_a, cable_end(p->cable, false));
-	print_stats("B", p->spec_b, cable_end(p->cable, true));
+	cli_print_stats("A", p->spec_a, cable_end(p->cable, false));
+	cli_print_stats("B", p->spec_b, cable_end(p->cable, true));
 }
 
 /* Print, per direction, the frames moved, the bursts that moved them and
@@ -126,22 +104,6 @@ static int usage(void)
 	return 2;
 }
 
-/* Parse @arg as a number from @min to @max for --@opt. Return: 0 or 2. */
-static int parse_uint(const char *opt, const char *arg, long min, long max,
-		      const char *unit, unsigned *out)
-{
-	char *end;
-	long v = strtol(arg, &end, 10);
-
-	if (end == arg || *end || v < min || v > max) {
-		fprintf(stderr, "patch: --%s wants %s from %ld to %ld, got '%s'\n",
-			opt, unit, min, max, arg);
-		return 2;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* Parse the options. Return: 0, or 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct patch *p, unsigned *stats,
 		      unsigned *busy_us)
@@ -156,9 +118,9 @@ static int parse_args(int argc, char **argv, struct patch *p, unsigned *stats,
 	optind = 1;
 	while (!ret && (c = getopt_long(argc, argv, "+s:b:", opts, NULL)) != -1) {
 		if (c == 's')
-			ret = parse_uint("stats", optarg, 1, 86400, "seconds", stats);
+			ret = cli_parse_uint("patch", "stats", optarg, 1, 86400, "seconds", stats);
 		else if (c == 'b')
-			ret = parse_uint("busy-poll", optarg, 0, 1000000, "microseconds", busy_us);
+			ret = cli_parse_uint("patch", "busy-poll", optarg, 0, 1000000, "microseconds", busy_us);
 		else
 			return usage();
 	}

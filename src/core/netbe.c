@@ -593,8 +593,12 @@ static enum tx_class tx_classify(struct netbe *be, const struct netbe_frame *f,
 			return TX_DROP;
 	}
 	/* A super-frame segmented in software only has to fit the engine;
-	 * everything else has to fit the backend. */
-	soft = be->fe_hdr_len && soft_tx_needed(be, h);
+	 * everything else has to fit the backend. A super-frame the backend
+	 * could segment but cannot carry whole (a link with a small MTU) is
+	 * segmented in software too. */
+	soft = be->fe_hdr_len && (soft_tx_needed(be, h) ||
+		(h->gso_type != NETBE_GSO_NONE &&
+		 frame_len + be->be_hdr_len > be->tx_max));
 	*why = NETBE_DROP_TX_TOO_BIG;
 	if (soft && h->gso_type != NETBE_GSO_NONE)
 		return frame_len > NETBE_FRAME_MAX ? TX_DROP : TX_SOFT;

@@ -14,7 +14,13 @@
  *    indirect tables, readable-after-writable segments and segments outside
  *    every region make a chain bad;
  *  - a bad chain is returned to the guest at once with used length 0 and
- *    counted (vring.bad_chains); it is never handed to the caller;
+ *    counted (vring.bad_chains); it is never handed to the caller. Its used
+ *    element is pushed by vring_pop() and published by the caller's next
+ *    vring_flush(), so a caller flushes after every round of pops, even
+ *    one that handed it nothing;
+ *  - zero-length segments are legal and skipped (their address and flags
+ *    are not looked at); two regions are never merged, even when they are
+ *    adjacent in guest physical space, so a segment straddling them is bad;
  *  - an avail index more than the ring size ahead of the device's makes the
  *    queue broken (vring.broken): it does nothing until set up again.
  * All functions are for one queue from one thread at a time; different
@@ -32,6 +38,8 @@
 				  * CONFIGURE_MEM_SLOTS; netbe takes 64 */
 #define VRING_NUM_MAX    32768   /* virtio 1.2: queue size <= 32768 */
 #define VRING_IOV_MAX    256     /* segments in one chain, all kinds */
+#define VRING_INDIRECT_MAX VRING_NUM_MAX  /* entries in one indirect table:
+				  * bounds the walk through zero-length ones */
 
 /* virtq_desc.flags */
 #define VRING_DESC_F_NEXT     1
@@ -53,10 +61,11 @@ struct vmem {
 };
 
 /**
- * vmem_set() - fill @m from @regions after checking them
- * Return: 0, or -EINVAL (more than VMEM_REGIONS_MAX, a zero size, a range
- * that wraps the 64-bit guest or host address space, two regions that
- * overlap in guest physical space).
+ * vmem_set() - fill @m from @regions after checking them; @m is left as it
+ * was on error. A region may end exactly at 2^64 (it does not wrap).
+ * Return: 0, or -EINVAL (more than VMEM_REGIONS_MAX, a zero size, a NULL
+ * hva, a range that wraps the 64-bit guest or host address space, two
+ * regions that overlap in guest physical space).
  */
 int vmem_set(struct vmem *m, const struct vmem_region *regions, unsigned n);
 
@@ -109,6 +118,9 @@ struct vring {
 	bool signalled_valid;
 	bool broken;
 	uint64_t bad_chains;   /* chains returned with length 0 */
+	unsigned mem_hint;     /* region of the last translation: a cache
+				* private to the queue (struct vmem stays
+				* read-only, shared by every queue's thread) */
 };
 
 /* One descriptor chain, translated: out[] are the device-readable
@@ -130,7 +142,10 @@ struct vring_chain {
  * @last_avail: where the device resumes (vhost-user SET_VRING_BASE); the
  *     used index starts at the same value
  * Return: 0, or -EINVAL (bad size or alignment, a ring not inside one
- * region). Clears broken; keeps bad_chains.
+ * region, or a ring whose host address is not aligned like its guest
+ * address). Clears broken; keeps bad_chains. The queue keeps host pointers
+ * into @mem's regions and @mem itself: after the region table changes,
+ * set the queue up again.
  */
 int vring_setup(struct vring *vq, const struct vmem *mem, uint16_t num,
 		uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa,
@@ -138,7 +153,9 @@ int vring_setup(struct vring *vq, const struct vmem *mem, uint16_t num,
 
 /**
  * vring_pop() - take the next available chain
- * Bad chains on the way are returned with used length 0 and counted.
+ * Bad chains on the way are pushed with used length 0 and counted (publish
+ * them with vring_flush(), see above); it looks at no more entries than the
+ * avail index it read once said were available.
  * Return: 1 and @c filled, 0 when the guest has made nothing available,
  * -EIO when the queue is broken (now or before).
  */
@@ -146,7 +163,8 @@ int vring_pop(struct vring *vq, struct vring_chain *c);
 
 /**
  * vring_avail_pending() - chains the guest made available and the device has
- * not taken yet. Return: 0..num, or 0 for a broken queue.
+ * not taken yet; an avail index more than num ahead breaks the queue here
+ * too. Return: 0..num, or 0 for a broken queue.
  */
 unsigned vring_avail_pending(struct vring *vq);
 
@@ -165,7 +183,9 @@ void vring_flush(struct vring *vq);
  * vring_need_notify() - whether the guest wants an interrupt for what was
  * flushed since the last notification (used_event with EVENT_IDX, the
  * avail ring's NO_INTERRUPT flag without). Resets the tracking: call it once
- * per notification decision.
+ * per notification decision, after vring_flush(). Nothing flushed since the
+ * last decision (or since vring_setup()) needs none; with EVENT_IDX, the
+ * first decision after vring_setup() that has something notifies.
  * Return: true to notify.
  */
 bool vring_need_notify(struct vring *vq);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cli_util.c - what several subcommands print and parse the same way:
+ * a handle's counters on one line, a bounded number option, a MAC address.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+/** cli_print_stats() - print @be's counters on one line as "LABEL SPEC:
+ * tx ..., rx ...", drop reasons only when non-zero. */
+void cli_print_stats(const char *label, const char *spec, struct netbe *be)
+{
+	struct netbe_stats st;
+	unsigned i;
+
+	if (!be || netbe_get_stats(be, &st))
+		return;
+	printf("%s %s: tx %llu frames %llu bytes, rx %llu frames %llu bytes, tx_eagain %llu",
+	       label, spec, (unsigned long long)st.tx_frames,
+	       (unsigned long long)st.tx_bytes, (unsigned long long)st.rx_frames,
+	       (unsigned long long)st.rx_bytes, (unsigned long long)st.tx_eagain);
+	for (i = 0; i < NETBE_DROP__MAX; i++)
+		if (st.drops[i])
+			printf(", %s %llu", netbe_drop_reason_name(i),
+			       (unsigned long long)st.drops[i]);
+	if (st.peers_refused)
+		printf(", peers_refused %llu", (unsigned long long)st.peers_refused);
+	printf("\n");
+	fflush(stdout);
+}
+
+/** cli_parse_uint() - parse @arg as a number from @min to @max for
+ * "CMD: --OPT". Return: 0 and *@out set, or 2 (usage error, printed). */
+int cli_parse_uint(const char *cmd, const char *opt, const char *arg, long min,
+		   long max, const char *unit, unsigned *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "%s: --%s wants %s from %ld to %ld, got '%s'\n",
+			cmd, opt, unit, min, max, arg);
+		return 2;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/** cli_parse_mac() - parse "xx:xx:xx:xx:xx:xx" into @mac.
+ * Return: 0, or 2 (usage error, printed). */
+int cli_parse_mac(const char *cmd, const char *arg, uint8_t mac[6])
+{
+	unsigned b[6];
+	char tail;
+	int i;
+
+	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6 || (b[0] & 1)) {
+		fprintf(stderr, "%s: --mac wants a unicast address like 52:54:00:12:34:56, got '%s'\n",
+			cmd, arg);
+		return 2;
+	}
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
