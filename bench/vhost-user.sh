@@ -46,6 +46,8 @@ SIZES="60 1514"
 WORK=$(mktemp -d /tmp/vhost-user-bench.XXXXXX) || exit 1
 PIDS=""
 DPID=""
+# where DPDK leaves its run-time directories (--file-prefix)
+if [ "$(id -u)" = 0 ]; then DPDK_RUN=/var/run/dpdk; else DPDK_RUN=${XDG_RUNTIME_DIR:-/tmp}/dpdk; fi
 
 cleanup() {
 	local p
@@ -53,7 +55,7 @@ cleanup() {
 	sleep 0.5
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$WORK"
+	rm -rf "$WORK" "$DPDK_RUN/vub-dev$$" "$DPDK_RUN/vub-fe$$"
 }
 trap cleanup EXIT
 

@@ -81,6 +81,7 @@ dev_start() {
 		# testpmd exits when its stdin ends: it reads a fifo this shell
 		# holds open (a background job's own stdin would be /dev/null)
 		[ -p "$WORK/stdin" ] || { mkfifo "$WORK/stdin" && exec 8<>"$WORK/stdin"; }
+		# shellcheck disable=SC2016 # expanded by sh -c
 		bg_start "$log" "Press enter to exit" 30 ip netns exec "$NS" timeout 300 \
 			sh -c 'exec stdbuf -oL "$@" <"$0"' "$WORK/stdin" \
 			dpdk-testpmd -l 0,1 --no-huge -m 512 --no-pci --file-prefix "vhq$$" \
@@ -194,14 +195,14 @@ powered_off() {
 run_case() {
 	local name kind listener tap=nbv$1-$$ host=10.56.$1.1 guest=10.56.$1.2
 	local log=$WORK/dev$1.log con=$WORK/console$1.log peer=$WORK/peer$1.log
-	local sock=$WORK/vhost$1.sock spec mode=server qsrv=off ready=1 booted=1 rc
+	local sock=$WORK/vhost$1.sock spec mode=server ready=1 booted=1 rc
 	IFS='|' read -r name kind listener <<<"$2"
 	if [ "$kind" = dgram ]; then
 		spec="dgram:local=$WORK/dev$1.dgram,remote=$WORK/patch$1.dgram"
 	else
 		spec=tap:$tap
 	fi
-	[ "$listener" = qemu ] && { mode=client; qsrv=on; }
+	[ "$listener" = qemu ] && mode=client
 	echo "# $name: vhost-user $mode $spec"
 	if [ "$VHOST_DEV" = testpmd ] && [ "$kind" != tap ]; then
 		for t in "${CHECKS[@]}"; do skip "$name: $t" "testpmd stands in for tap cases only"; done
@@ -263,7 +264,11 @@ run_case() {
 	else
 		not_ok "$name: device exits 0 on SIGTERM, no crash"
 	fi
-	[ "$VHOST_DEV" = testpmd ] && grep -A3 "statistics for port" "$log" | diag || diag "$log"
+	if [ "$VHOST_DEV" = testpmd ]; then
+		grep -A3 "statistics for port" "$log" | diag
+	else
+		diag "$log"
+	fi
 	if [ -n "$PATCH_PID" ]; then
 		patch_stop "$WORK/patch$1.log" || echo "# the dgram-tap patch did not exit 0"
 		diag "$WORK/patch$1.log"
@@ -292,4 +297,5 @@ for c in "${CASES[@]}"; do
 	run_case $i "$c"
 	i=$((i + 1))
 done
+[ "$VHOST_DEV" = testpmd ] && rm -rf "/var/run/dpdk/vhq$$"
 tap_done

@@ -43,6 +43,7 @@ CASES=(
 CHECKS=("netbe ready" "testpmd's virtio_user port starts"
 	"namespace pings through netbe and testpmd" "netbe exits 0 on SIGTERM, no crash"
 	"netbe counted frames both ways")
+# (with two pairs, which pair carries a flow is the tap's hash: not checked)
 
 TESTS=()
 for c in "${CASES[@]}"; do
@@ -59,7 +60,7 @@ WORK=$(mktemp -d /tmp/vhost-user-testpmd.XXXXXX) || fail_all "no work directory"
 # dev_start LOG SOCKET SERVER|CLIENT QUEUES MAC SPEC: `netbe vhost-user` in
 # the namespace, output to LOG, PID in DEV_PID. Returns 0 once it is ready.
 dev_start() {
-	local log=$1 sock=$2 mode=$3 queues=$4 mac=$5 spec=$6 client= rc
+	local log=$1 sock=$2 mode=$3 queues=$4 mac=$5 spec=$6 client='' rc
 	[ "$mode" = client ] && client=--client
 	bg_start "$log" "vhost-user: ready" 10 ip netns exec "$NS" timeout 300 \
 		"$NETBE" vhost-user --socket "$sock" $client --queues "$queues" --mac "$mac" \
@@ -113,13 +114,14 @@ pings() {
 	ip netns exec "$NS" timeout 20 ping -c 5 -i 0.2 -W 2 -w 15 "$1" >"$2" 2>&1
 	local rc=$?
 	echo "# namespace: $(grep 'packets transmitted' "$2")"
-	[ $rc = 0 ] && grep -q " 5 received" "$2"
+	[ "$rc" = 0 ] && grep -q " 5 received" "$2"
 }
 
-# counted LOG: netbe's counter lines (printed on SIGTERM) show frames sent
-# to and received from the backend
+# counted LOG PAIRS: netbe printed one counter line per queue pair (on
+# SIGTERM), and they show frames sent to and received from the backend
 counted() {
-	grep -q "tx [1-9][0-9]* frames" "$1" && grep -q "rx [1-9][0-9]* frames" "$1"
+	[ "$(grep -c "^pair [0-9]* " "$1")" = "$2" ] &&
+		grep -q "tx [1-9][0-9]* frames" "$1" && grep -q "rx [1-9][0-9]* frames" "$1"
 }
 
 # run_case INDEX "NAME|QUEUES|LISTENER"
@@ -166,7 +168,7 @@ run_case() {
 	else
 		not_ok "$name: netbe exits 0 on SIGTERM, no crash"
 	fi
-	check "$name: netbe counted frames both ways" counted "$log"
+	check "$name: netbe counted frames both ways" counted "$log" "$q"
 	diag "$log"
 	grep -E "^Port 0:|virtio|VHOST|RX-packets|TX-packets|rror" "$tlog" | sort -u | diag
 }
@@ -177,4 +179,6 @@ for c in "${CASES[@]}"; do
 	run_case $i "$c"
 	i=$((i + 1))
 done
+# testpmd's run-time directory (--file-prefix), left behind by DPDK
+rm -rf "/var/run/dpdk/vht$$"
 tap_done
