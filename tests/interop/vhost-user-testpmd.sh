@@ -14,6 +14,8 @@
 #  2. netbe listens with --queues 2 over a multiqueue tap, testpmd with
 #     queues=2 --rxq=2 --txq=2;
 #  3. testpmd listens (virtio_user server=1), `netbe vhost-user --client`.
+# In cases 1 and 3 a second testpmd then takes the first one's place on the
+# same socket, and the pings must get through again.
 # testpmd runs without hugepages (--no-huge -m 512: DPDK then backs its
 # memory with memfds that vhost-user can share) and reads its stdin from a
 # `sleep`: it quits when that ends; timeout(1) bounds it too.
@@ -34,12 +36,15 @@ TESTPMD_SECS=40          # testpmd's life (its stdin is a sleep)
 DEV_PID=
 TPMD_PID=
 
-# CASES: name|queue pairs|who listens on the socket
+# CASES: name|queue pairs|who listens on the socket|"again": a second
+# testpmd on the same socket once the first has gone (netbe listening
+# takes the next frontend; netbe --client reconnects to the new server)
 CASES=(
-	"one queue pair, netbe listens|1|netbe"
-	"two queue pairs, netbe listens|2|netbe"
-	"one queue pair, testpmd listens, netbe --client|1|testpmd"
+	"one queue pair, netbe listens|1|netbe|again"
+	"two queue pairs, netbe listens|2|netbe|-"
+	"one queue pair, testpmd listens, netbe --client|1|testpmd|again"
 )
+AGAIN_CHECK="a second testpmd on the same socket gets pings through"
 CHECKS=("netbe ready" "testpmd's virtio_user port starts"
 	"namespace pings through netbe and testpmd" "netbe exits 0 on SIGTERM, no crash"
 	"netbe counted frames both ways")
@@ -48,6 +53,7 @@ CHECKS=("netbe ready" "testpmd's virtio_user port starts"
 TESTS=()
 for c in "${CASES[@]}"; do
 	for t in "${CHECKS[@]}"; do TESTS+=("${c%%|*}: $t"); done
+	[ "${c##*|}" = again ] && TESTS+=("${c%%|*}: $AGAIN_CHECK")
 done
 
 require_root "${TESTS[@]}"
@@ -126,17 +132,18 @@ counted() {
 
 # run_case INDEX "NAME|QUEUES|LISTENER"
 run_case() {
-	local name q listener tap=nbt$1-$$ host=10.57.$1.1 peer=10.57.$1.2
+	local name q listener again tap=nbt$1-$$ host=10.57.$1.1 peer=10.57.$1.2
 	local mac=02:00:00:57:00:0$1 log=$WORK/dev$1.log tlog=$WORK/testpmd$1.log
 	local sock=$WORK/vhost$1.sock spec devargs ready=1 started=1 rc _
-	IFS='|' read -r name q listener <<<"$2"
+	IFS='|' read -r name q listener again <<<"$2"
 	spec=tap:$tap
 	[ "$q" -gt 1 ] && spec="$spec,queues=$q"
 	devargs="path=$sock,queues=$q"
+	[ "$listener" = testpmd ] && devargs="$devargs,server=1"
 	echo "# $name: netbe vhost-user --queues $q $spec / virtio_user $devargs"
 	if [ "$listener" = testpmd ]; then
 		# testpmd listens and waits for the device before it goes on
-		testpmd_launch "$tlog" "$devargs,server=1" "$q"
+		testpmd_launch "$tlog" "$devargs" "$q"
 		for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 		dev_start "$log" "$sock" client "$q" "$mac" "$spec" || ready=0
 		testpmd_started "$tlog" || started=0
@@ -160,6 +167,17 @@ run_case() {
 		not_ok "$name: namespace pings through netbe and testpmd"
 	fi
 	[ -n "$TPMD_PID" ] && stop_pid "$TPMD_PID" 10 >/dev/null
+	if [ "$again" = again ]; then
+		# a listening testpmd cannot bind over the old socket file
+		[ "$listener" = testpmd ] && rm -f "$sock"
+		testpmd_launch "$tlog.2" "$devargs" "$q"
+		if [ $started = 1 ] && testpmd_started "$tlog.2"; then
+			check "$name: $AGAIN_CHECK" pings "$peer" "$WORK/ping$1.2.log"
+		else
+			not_ok "$name: $AGAIN_CHECK"
+		fi
+		stop_pid "$TPMD_PID" 10 >/dev/null
+	fi
 	if [ -n "$DEV_PID" ]; then
 		stop_pid "$DEV_PID" 10
 		rc=$?
