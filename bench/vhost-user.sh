@@ -160,7 +160,7 @@ one_run() {
 mpps, t0, t1, c0, c1 = $mpps, $t0, $t1, $c0, $c1
 frames = mpps * 1e6 * (t1 - t0)
 print('%.3f %s' % (mpps, ('%.0f' % ((c1 - c0) / frames)) if frames > 0 else '-'), end=' ')"
-	echo "$(awk '/Accumulated forward statistics/ { a = 1 } a && /TX-packets:/ { print $2; exit }' "$flog") $(sed -n 's/^pair 0 [^:]*: tx \([0-9]*\) frames.*/\1/p; s/^ *RX-packets: \([0-9]*\) .*/\1/p' "$dlog" | head -n 1)"
+	echo "$(awk '/Accumulated forward statistics/ { a = 1 } a && /TX-packets:/ { print $2; exit }' "$flog") $(sed -n 's/^pair 0 .*: tx \([0-9]*\) frames.*/\1/p; s/^ *RX-packets: \([0-9]*\) .*/\1/p' "$dlog" | head -n 1)"
 }
 
 # median: of the numbers on stdin
