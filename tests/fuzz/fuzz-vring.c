@@ -33,8 +33,9 @@
  * avail entries consumed, and a pop that returns 0 has consumed all; an
  * avail index more than num ahead breaks the queue: -EIO (and nothing
  * pending) until set up again; the used
- * index moves by exactly the pushes plus the bad chains, and the flushed
- * used index in guest memory is the device's.
+ * index moves by exactly the pushes plus the bad chains, a bad chain's
+ * used element has length 0, and the flushed used index in guest memory is
+ * the device's.
  */
 #include <endian.h>
 #include <errno.h>
@@ -357,11 +358,28 @@ static void check_used(void)
 		fail("used index does not match pushes + bad chains");
 }
 
+/** check_bad_used() - the @n bad chains one pop just pushed, from used
+ * index @from: each used element has length 0 and a 16-bit id (they are
+ * the only writes of that pop, in distinct slots since @n <= num). */
+static void check_bad_used(uint16_t from, unsigned n)
+{
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		unsigned slot = (uint16_t)(from + k) & (r->num - 1u);
+		uint32_t e[2];
+
+		memcpy(e, ref_map(r->used_gpa + 4 + 8ULL * slot, 8), 8);
+		if (le32toh(e[0]) > UINT16_MAX || e[1])
+			fail("a bad chain's used element is not (head, 0)");
+	}
+}
+
 /** pop_one() - one vring_pop() with its invariants.
  * Return: its result. */
 static int pop_one(bool hold)
 {
-	uint16_t before = r->vq.last_avail, idx = avail_idx();
+	uint16_t before = r->vq.last_avail, idx = avail_idx(), used = r->vq.used_idx;
 	uint64_t bad = r->vq.bad_chains;
 	bool was_broken = r->vq.broken;
 	uint16_t took;
@@ -383,6 +401,7 @@ static int pop_one(bool hold)
 		fail("one pop went past num entries, or ignored a runaway index");
 	if (took != rc + (r->vq.bad_chains - bad))
 		fail("pops + bad chains != avail entries consumed");
+	check_bad_used(used, (unsigned)(r->vq.bad_chains - bad));
 	if (took > (uint16_t)(idx - before) || (rc == 0 && r->vq.last_avail != idx))
 		fail("consumed more than available, or left some");
 	if (rc == 1) {
