@@ -251,7 +251,7 @@ static int chain_walk(struct vring *vq, uint16_t head, struct vring_chain *c)
 	struct walk w = { .table = (const uint8_t *)vq->desc, .size = vq->num,
 			  .budget = vq->num };
 	struct vring_desc d;
-	unsigned i = head;
+	unsigned i = head, segs = 0;
 
 	c->head = head;
 	c->nout = c->nin = 0;
@@ -268,7 +268,9 @@ static int chain_walk(struct vring *vq, uint16_t head, struct vring_chain *c)
 			i = 0;
 			continue;
 		}
-		if (chain_add(vq, c, &d))
+		/* zero-length segments count too: a walk reads at most
+		 * VRING_IOV_MAX + 1 descriptors, whatever the tables hold */
+		if (++segs > VRING_IOV_MAX || chain_add(vq, c, &d))
 			return -EINVAL;
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 0;

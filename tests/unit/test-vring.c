@@ -488,6 +488,18 @@ static void bad_too_many(void)
 			 i + 1 < VRING_IOV_MAX ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
 }
 
+static void bad_too_many_zero(void)
+{
+	unsigned i;
+
+	/* VRING_IOV_MAX + 1 descriptors, most of them zero-length */
+	desc(0, BUF_GPA, 1, VRING_DESC_F_NEXT, 1);
+	desc(1, INDIR_GPA, 16 * VRING_IOV_MAX, VRING_DESC_F_INDIRECT, 0);
+	for (i = 0; i < VRING_IOV_MAX; i++)
+		put_desc(INDIR_GPA, i, BUF_GPA + i, i == 7 ? 1 : 0,
+			 i + 1 < VRING_IOV_MAX ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+}
+
 static const struct bad_case bad_cases[] = {
 	{ "bad: head >= num", false, 16, NULL },
 	{ "bad: head far out", false, 0xffff, NULL },
@@ -513,6 +525,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad: readable indirect after writable", true, 0,
 	  bad_readable_after_writable_indirect },
 	{ "bad: too many segments", true, 0, bad_too_many },
+	{ "bad: too many segments, zero-length ones too", true, 0, bad_too_many_zero },
 };
 
 /** run_bad() - the chain of @bc between two good ones: it comes back at
