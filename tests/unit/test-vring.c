@@ -219,6 +219,30 @@ static void test_setup(void)
 	CHECK_EQ(vring_setup(vq, &mem, 8, UINT64_MAX - 15, AVAIL_GPA, USED_GPA, 0, 0, 0), -EINVAL);
 }
 
+/* A region mapped at a host address aligned differently from its guest
+ * address: rings in it are refused (they are read with aligned loads). */
+static void test_setup_host_align(void)
+{
+	struct vmem m;
+	struct vmem_region r = { .gpa = GPA_A, .size = SIZE_A - 16, .hva = host_a + 2 };
+	struct vring vq;
+
+	memset(&vq, 0, sizeof(vq));
+	CHECK_EQ(vmem_set(&m, &r, 1), 0);
+	CHECK_EQ(vring_setup(&vq, &m, 8, GPA_A, GPA_A + 0x800, GPA_A + 0x1000, 0, 0, 0),
+		 -EINVAL);                                 /* desc: 16 */
+	r.hva = host_a + 4;
+	CHECK_EQ(vmem_set(&m, &r, 1), 0);
+	CHECK_EQ(vring_setup(&vq, &m, 8, GPA_A, GPA_A + 0x800, GPA_A + 0x1000, 0, 0, 0),
+		 -EINVAL);
+	CHECK_EQ(vring_setup(&vq, &m, 8, GPA_A + 12, GPA_A + 0x800, GPA_A + 0x1000, 0, 0, 0),
+		 -EINVAL);                                 /* host aligned, guest not */
+	r.hva = host_a + 16;
+	CHECK_EQ(vmem_set(&m, &r, 1), 0);
+	CHECK_EQ(vring_setup(&vq, &m, 8, GPA_A, GPA_A + 0x800, GPA_A + 0x1000, 0, 0, 0), 0);
+	CHECK(vq.desc == (void *)(host_a + 16));
+}
+
 /** pop_ok() - pop into @c, expecting a chain at @head. */
 static void pop_ok(struct vring_chain *c, uint16_t head)
 {
@@ -746,6 +770,7 @@ int main(void)
 		return 99;
 	RUN(test_vmem);
 	RUN(test_setup);
+	RUN(test_setup_host_align);
 	RUN(test_normal);
 	RUN(test_indirect);
 	RUN(test_zero_length);
