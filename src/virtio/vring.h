@@ -24,7 +24,9 @@
  *    at most num times that; two regions are never merged, even when they are
  *    adjacent in guest physical space, so a segment straddling them is bad;
  *  - an avail index more than the ring size ahead of the device's makes the
- *    queue broken (vring.broken): it does nothing until set up again.
+ *    queue broken (vring.broken): it takes nothing until set up again
+ *    (vring_pop() returns -EIO, vring_avail_pending() 0); pushes, flushes
+ *    and notifications still work, so chains already taken can go back.
  * All functions are for one queue from one thread at a time; different
  * queues are independent (each queue pair can run on its own thread).
  */
