@@ -168,6 +168,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)
 
 echo "# vhost-user drain rate, virtio_user txonly -> device -> $SINK sink; PT=${PT}s R=$R"
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) CPUs $(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
+echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-11s %6s %8s %12s %14s %14s\n" device frame Mpps "ns/frame" "frontend_tx" "device_frames"
 declare -A MPPS NS
 for size in $SIZES; do
@@ -183,6 +184,7 @@ for size in $SIZES; do
 			"${NS[$kind-$size]}" "${ftx:--}" "${dfr:--}"
 	done
 done
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves every figure)"
 echo "# ratios netbe/testpmd (Mpps: >1 netbe faster; ns/frame: <1 netbe cheaper)"
 for size in $SIZES; do
 	for kind in netbe netbe-poll; do
