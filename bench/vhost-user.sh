@@ -17,9 +17,9 @@
 # SINK=tap (root) puts a tap in a namespace this script makes in place of
 # the null sink, for both: netbe's tap:vubsink, testpmd's net_tap (one
 # writev per frame); the kernel drops what the tap receives (no address).
-# Mind the difference with SINK=null: the testpmd vhost PMD copies every
-# frame out of guest memory into an mbuf, while netbe hands the guest's
-# buffers to the backend, and the null backend never reads them.
+# Both devices copy every frame out of guest memory before the sink sees it
+# (testpmd into an mbuf, netbe into its burst buffer, so that headers cannot
+# change under the checks), so the null sinks do the same work.
 # Method (the perf kit's, /work/shared/perf/common.sh run_pps): the
 # frontend's forwarding lcore on CPU 0, the device on CPU 1 (testpmd: its
 # forwarding lcore; netbe: taskset); after a 1 s warm-up, a PT-second
