@@ -51,7 +51,11 @@
  * device's notify callback writes the ring's call eventfd; it may run on
  * a queue pair's own thread, so the call fds are swapped under a mutex.
  * Kick and call fds must be eventfds: any other fd could make a watch
- * fire forever or a write block.
+ * fire forever or a write block. A kick eventfd is made non-blocking (only
+ * the device reads it, so the flag, shared with the frontend's copy,
+ * changes nothing there) so that a frontend reading it too cannot block
+ * the loop; a call eventfd is written only when poll() says there is
+ * room, since its reader is the frontend and its flags are left alone.
  *
  * Guest memory. Each region of SET_MEM_TABLE is mapped shared from its fd
  * at offset 0 for mmap_offset + size bytes (the region starts at
@@ -611,6 +615,8 @@ static int h_set_vring_kick(struct netbe_vhost_user *vu, struct vhu_msg *reply)
 		return vhu_refuse(vu, -EINVAL, "the kick fd is not an eventfd");
 	if (!q->num || !q->have_addr)
 		return vhu_refuse(vu, -EINVAL, "kick fd before the ring's size and addresses");
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
+		return vhu_refuse(vu, -errno, "the kick fd cannot be made non-blocking");
 	vhu_drop_kick(vu, q);
 	if (fd >= 0) {
 		err = vu->loop.ops->watch_add(vu->loop.loop, fd, vhu_on_kick, q, &q->kick_watch);

@@ -128,6 +128,7 @@ static int fe_send(int fd, uint32_t req, uint32_t flags, const void *p,
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	struct cmsghdr *cm;
 
+	memset(&c, 0, sizeof(c));
 	if (nfds) {
 		mh.msg_control = c.b;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
