@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "patch", netbe_cmd_patch, "patch [opts] SPEC SPEC        a userspace L2 cable between two backends" },
 	{ "probe", netbe_cmd_probe, "probe [opts] SPEC             a minimal guest: DHCP, ARP, ping the gateway" },
 	{ "bench", netbe_cmd_bench, "bench tx|rx SPEC [opts]       a frame generator / sink: Mpps, Gbit/s, drops" },
+	{ "vhost-user", netbe_cmd_vhost_user, "vhost-user [opts] SPEC        a vhost-user-net device over a backend, for VMMs" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

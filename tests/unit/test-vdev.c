@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "harness.h"
@@ -36,6 +37,7 @@ struct fx {
 	struct drv_vq rx, tx, ctrl;
 	unsigned notifies[3];
 	unsigned config_changes;
+	unsigned ctrl_queue;
 };
 
 static void on_notify(void *opaque, unsigned q)
@@ -412,11 +414,12 @@ static int ctrl_cmd(struct fx *f, uint8_t class, uint8_t cmd, const void *data,
 
 	p[0] = class;
 	p[1] = cmd;
-	memcpy(p + 2, data, len);
+	if (len)
+		memcpy(p + 2, data, len);
 	*(uint8_t *)drv_ptr(&f->mem, ack) = 0xee;
 	drv_add(&f->ctrl, s, 2);
 	drv_publish(&f->ctrl);
-	netbe_vdev_kick(f->dev, 2);
+	netbe_vdev_kick(f->dev, f->ctrl_queue ? f->ctrl_queue : 2);
 	if (!drv_get_used(&f->ctrl, &id, &ulen) || ulen != 1)
 		return -1;
 	return *(uint8_t *)drv_ptr(&f->mem, ack);
@@ -478,6 +481,95 @@ static void test_link_follows_stream_peer(void)
 	fx_close(&f);
 }
 
+#define MQ_FRAMES 20000
+
+/* One queue pair's transmitting guest thread. */
+struct mq_sender {
+	struct netbe_vdev *dev;
+	struct drv_vq tx;
+	unsigned queue;
+	uint64_t buf;        /* one 12 + 60 byte frame, reused */
+	unsigned sent, reclaimed;
+};
+
+/* Send MQ_FRAMES frames through one tx queue, kicking after each batch
+ * and taking used entries back. */
+static void *mq_send(void *opaque)
+{
+	struct mq_sender *m = opaque;
+	struct drv_seg s = { m->buf, 72, false };
+	uint32_t id, len;
+	unsigned spins = 0;
+
+	while (m->reclaimed < MQ_FRAMES && spins < 10000000) {
+		while (m->sent < MQ_FRAMES && m->sent - m->reclaimed < m->tx.num) {
+			drv_add(&m->tx, &s, 1);
+			m->sent++;
+		}
+		drv_publish(&m->tx);
+		netbe_vdev_kick(m->dev, m->queue);
+		while (drv_get_used(&m->tx, &id, &len))
+			m->reclaimed++;
+		spins++;
+	}
+	return NULL;
+}
+
+static void test_multiqueue_threads(void)
+{
+	struct netbe_vdev_params p = { .spec = "null", .queue_pairs = 2,
+				       .notify = on_notify };
+	struct mq_sender m[2];
+	struct netbe_vdev_region r;
+	struct netbe_vdev_vring v;
+	struct netbe_stats st;
+	struct netbe_epoll *ep;
+	struct drv_mem mem;
+	pthread_t th[2];
+	struct fx f = { 0 };
+	uint16_t pairs;
+	unsigned i;
+
+	p.opaque = &f;
+	f.ctrl_queue = 4;
+	CHECK_EQ(netbe_epoll_new(&ep), 0);
+	CHECK_EQ(drv_mem_init(&mem, MEM_GPA, 1 << 20), 0);
+	CHECK_EQ(netbe_vdev_new(&f.dev, &p, netbe_epoll_loop(ep)), 0);
+	CHECK(netbe_vdev_features(f.dev) & NETBE_F_MQ);
+	CHECK_EQ(netbe_vdev_set_features(f.dev, netbe_vdev_features(f.dev)), 0);
+	r = drv_region(&mem);
+	CHECK_EQ(netbe_vdev_set_mem(f.dev, &r, 1), 0);
+	f.mem = mem;
+	drv_vq_init(&f.ctrl, &f.mem, 16);
+	v = drv_vring(&f.ctrl);
+	CHECK_EQ(netbe_vdev_set_vring(f.dev, 4, &v), 0);
+	pairs = 3;
+	CHECK_EQ(ctrl_cmd(&f, 4, 0, &pairs, 2), 1);
+	pairs = 2;
+	CHECK_EQ(ctrl_cmd(&f, 4, 0, &pairs, 2), 0);
+	for (i = 0; i < 2; i++) {
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].dev = f.dev;
+		m[i].queue = 2 * i + 1;
+		drv_vq_init(&m[i].tx, &f.mem, 64);
+		m[i].buf = drv_alloc(&f.mem, 72, 8);
+		v = drv_vring(&m[i].tx);
+		CHECK_EQ(netbe_vdev_set_vring(f.dev, m[i].queue, &v), 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, mq_send, &m[i]);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 2; i++) {
+		CHECK_EQ(m[i].reclaimed, MQ_FRAMES);
+		CHECK_EQ(netbe_get_stats(netbe_vdev_backend(f.dev, i), &st), 0);
+		CHECK_EQ(st.tx_frames, MQ_FRAMES);
+	}
+	netbe_vdev_free(f.dev);
+	netbe_epoll_free(ep);
+	drv_mem_free(&mem);
+}
+
 int main(void)
 {
 	netbe_set_log(NULL, NULL, NETBE_LOG_ERR);
@@ -492,5 +584,6 @@ int main(void)
 	RUN(test_tso_segmented_for_plain_peer);
 	RUN(test_control_queue);
 	RUN(test_link_follows_stream_peer);
+	RUN(test_multiqueue_threads);
 	return harness_done();
 }
