@@ -1161,6 +1161,7 @@ static struct netbe_vhost_user *vhu_alloc(const struct netbe_vhost_user_params *
 	return vu;
 }
 
+/** netbe_vhost_user_new() - see netbe-virtio.h. */
 NETBE_EXPORT int netbe_vhost_user_new(struct netbe_vhost_user **vup,
 			 const struct netbe_vhost_user_params *params,
 			 const struct netbe_loop *loop)
@@ -1197,6 +1198,7 @@ NETBE_EXPORT int netbe_vhost_user_new(struct netbe_vhost_user **vup,
 	return 0;
 }
 
+/** netbe_vhost_user_free() - see netbe-virtio.h. */
 NETBE_EXPORT void netbe_vhost_user_free(struct netbe_vhost_user *vu)
 {
 	if (!vu)
@@ -1216,11 +1218,13 @@ NETBE_EXPORT void netbe_vhost_user_free(struct netbe_vhost_user *vu)
 	free(vu);
 }
 
+/** netbe_vhost_user_dev() - see netbe-virtio.h. */
 NETBE_EXPORT struct netbe_vdev *netbe_vhost_user_dev(struct netbe_vhost_user *vu)
 {
 	return vu ? vu->dev : NULL;
 }
 
+/** netbe_vhost_user_connected() - see netbe-virtio.h. */
 NETBE_EXPORT int netbe_vhost_user_connected(struct netbe_vhost_user *vu)
 {
 	if (!vu)

@@ -70,6 +70,7 @@ static const struct vhu_req_info *req_lookup(uint32_t request)
 	return &req_info[request];
 }
 
+/** vhu_request_name() - see vhu_msg.h. */
 const char *vhu_request_name(uint32_t request)
 {
 	const struct vhu_req_info *ri = req_lookup(request);
@@ -77,6 +78,7 @@ const char *vhu_request_name(uint32_t request)
 	return ri ? ri->name : NULL;
 }
 
+/** vhu_request_has_reply() - see vhu_msg.h. */
 bool vhu_request_has_reply(uint32_t request)
 {
 	const struct vhu_req_info *ri = req_lookup(request);
@@ -112,6 +114,7 @@ static bool shape_size_ok(enum vhu_shape shape, uint32_t size)
 	return false;
 }
 
+/** vhu_hdr_check() - see vhu_msg.h. */
 int vhu_hdr_check(const struct vhu_hdr *hdr, const char **why)
 {
 	const struct vhu_req_info *ri;
@@ -243,6 +246,7 @@ static int check_mem(const struct vhu_mem *m, uint32_t size, unsigned nfds,
 	return 0;
 }
 
+/** vhu_msg_check() - see vhu_msg.h. */
 int vhu_msg_check(const struct vhu_hdr *hdr, const void *payload, size_t len,
 		  unsigned nfds, const struct vhu_limits *lim, const char **why)
 {

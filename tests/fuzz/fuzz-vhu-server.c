@@ -61,6 +61,7 @@ struct harness {
 
 static struct harness *h;
 
+/* The log hook: fuzzing is quiet. */
 static void quiet_log(void *opaque, enum netbe_log_level level, const char *msg)
 {
 	(void)opaque;

@@ -356,6 +356,7 @@ static struct netbe_vhost_user *server_new(unsigned flags)
 	return v;
 }
 
+/* Bad parameters fail with -EINVAL and leave *vup NULL. */
 static void test_bad_params(void)
 {
 	struct netbe_vhost_user_params p = { .socket_path = path, .dev = { .spec = "pair:x" } };
@@ -378,6 +379,7 @@ static void test_bad_params(void)
 	netbe_vhost_user_free(NULL);
 }
 
+/* Features, protocol features, queue count, status, acks. */
 static void test_handshake(void)
 {
 	int fd = fe_connect();
@@ -490,6 +492,7 @@ static void datapath_rx(struct guest *g, struct netbe *peer)
 	CHECK(read(g->call[0], &calls, sizeof(calls)) == sizeof(calls) && calls > 0);
 }
 
+/* Memory table, two rings, a frame each way, where the rings stopped. */
 static void test_datapath(void)
 {
 	struct netbe *peer = NULL;
@@ -539,6 +542,8 @@ struct bad_case {
 	int (*send)(int fd, struct guest *g);
 };
 
+/* Each bad_*() sends one malformed message (after what it needs first)
+ * on @fd. Return: 0 once sent. */
 static int bad_size(int fd, struct guest *g)
 {
 	(void)g;
@@ -708,6 +713,7 @@ static void run_bad(const void *arg)
 	guest_fini(&g);
 }
 
+/* A second frontend is closed; the first one is still served. */
 static void test_second_frontend(void)
 {
 	int a = fe_connect(), b;
@@ -729,6 +735,7 @@ static int accept_wait(int lfd)
 	return pump_readable(lfd) ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
 }
 
+/* Client mode: connects when a frontend listens, again after it left. */
 static void test_client_reconnect(void)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -762,12 +769,14 @@ static void test_client_reconnect(void)
 
 static int fds_start;
 
+/* Freeing the server removes its socket file. */
 static void test_free_unlinks(void)
 {
 	netbe_vhost_user_free(vu);
 	CHECK(access(path, F_OK) != 0);
 }
 
+/* Every fd the tests and the servers opened is closed. */
 static void test_no_fd_leak(void)
 {
 	CHECK_EQ(count_fds(), fds_start);
