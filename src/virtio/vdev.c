@@ -63,9 +63,6 @@ struct vdev_queue *vdev_queue_of(struct netbe_vdev *dev, unsigned q,
 void vdev_notify(struct netbe_vdev *dev, struct vdev_queue *vq, unsigned q)
 {
 	vring_flush(&vq->vr);
-	if (vq->vr.used_idx == vq->notified_used)
-		return;
-	vq->notified_used = vq->vr.used_idx;
 	if (!vring_need_notify(&vq->vr))
 		return;
 	vq->notifies++;
@@ -321,12 +318,10 @@ static int vdev_ring_attach(struct netbe_vdev *dev, struct vdev_queue *vq,
 	if (err)
 		return err;
 	vq->broken_seen = false;
-	vq->notified_used = vq->vr.used_idx;
 	if (moving) {
 		vq->vr.used_idx = old.used_idx;
 		vq->vr.signalled_used = old.signalled_used;
 		vq->vr.signalled_valid = old.signalled_valid;
-		vq->notified_used = old.used_idx;
 	}
 	return 0;
 }

@@ -42,7 +42,6 @@ struct vdev_queue {
 	uint64_t bad_chains;    /* chains the model itself refused */
 	uint64_t broken;        /* times the ring broke */
 	bool broken_seen;       /* this setup's break is counted */
-	uint16_t notified_used; /* used index at the last notify decision */
 	uint64_t notifies;
 };
 

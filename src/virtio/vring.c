@@ -174,11 +174,11 @@ unsigned vring_avail_pending(struct vring *vq)
 }
 
 /** desc_fetch() - copy descriptor @i of @table into @d, host byte order.
- * The caller has checked that @i is inside the table. */
-static void desc_fetch(const struct vring_desc *table, unsigned i,
-		       struct vring_desc *d)
+ * The caller has checked that @i is inside the table; an indirect table
+ * need not be aligned, hence bytes. */
+static void desc_fetch(const uint8_t *table, unsigned i, struct vring_desc *d)
 {
-	memcpy(d, &table[i], sizeof(*d));
+	memcpy(d, table + (size_t)i * DESC_SIZE, sizeof(*d));
 	compiler_barrier();
 	d->addr = le64toh(d->addr);
 	d->len = le32toh(d->len);
@@ -215,7 +215,7 @@ static int chain_add(struct vring *vq, struct vring_chain *c,
 
 /* Where the walk of one chain is: the table it reads and how far it may go. */
 struct walk {
-	const struct vring_desc *table;
+	const uint8_t *table;
 	unsigned size;         /* entries in table */
 	unsigned budget;       /* descriptors it may still read in table */
 	bool indirect;         /* table is an indirect table */
@@ -228,7 +228,7 @@ struct walk {
 static int walk_indirect(struct vring *vq, struct walk *w,
 			 const struct vring_desc *d)
 {
-	const struct vring_desc *table;
+	const uint8_t *table;
 
 	if (!vq->indirect || w->indirect || (d->flags & VRING_DESC_F_NEXT))
 		return -EINVAL;
@@ -248,9 +248,10 @@ static int walk_indirect(struct vring *vq, struct walk *w,
  * Return: 0, or -EINVAL for a bad chain. */
 static int chain_walk(struct vring *vq, uint16_t head, struct vring_chain *c)
 {
-	struct walk w = { .table = vq->desc, .size = vq->num, .budget = vq->num };
+	struct walk w = { .table = (const uint8_t *)vq->desc, .size = vq->num,
+			  .budget = vq->num };
 	struct vring_desc d;
-	unsigned i = head;
+	unsigned i = head, segs = 0;
 
 	c->head = head;
 	c->nout = c->nin = 0;
@@ -267,7 +268,9 @@ static int chain_walk(struct vring *vq, uint16_t head, struct vring_chain *c)
 			i = 0;
 			continue;
 		}
-		if (chain_add(vq, c, &d))
+		/* zero-length segments count too: a walk reads at most
+		 * VRING_IOV_MAX + 1 descriptors, whatever the tables hold */
+		if (++segs > VRING_IOV_MAX || chain_add(vq, c, &d))
 			return -EINVAL;
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 0;

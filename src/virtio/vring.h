@@ -19,10 +19,14 @@
  *    vring_flush(), so a caller flushes after every round of pops, even
  *    one that handed it nothing;
  *  - zero-length segments are legal and skipped (their address and flags
- *    are not looked at); two regions are never merged, even when they are
+ *    are not looked at), but count toward VRING_IOV_MAX like the others, so
+ *    one chain costs at most VRING_IOV_MAX + 1 descriptor reads and one pop
+ *    at most num times that; two regions are never merged, even when they are
  *    adjacent in guest physical space, so a segment straddling them is bad;
  *  - an avail index more than the ring size ahead of the device's makes the
- *    queue broken (vring.broken): it does nothing until set up again.
+ *    queue broken (vring.broken): it takes nothing until set up again
+ *    (vring_pop() returns -EIO, vring_avail_pending() 0); pushes, flushes
+ *    and notifications still work, so chains already taken can go back.
  * All functions are for one queue from one thread at a time; different
  * queues are independent (each queue pair can run on its own thread).
  */

@@ -18,8 +18,9 @@
  * (used index == avail entries taken, unless the ring broke), and every
  * frame the peer received came from the guest (count <= chains taken);
  * every rx frame is delivered, dropped and counted, or still held by the
- * backend; used lengths never exceed a frame plus header; the device never
- * touches memory outside the region (ASan).
+ * backend; the device never touches memory outside the region (ASan).
+ * (Used lengths are not checked in guest memory: a guest may put its rx
+ * buffers over its own used ring, and the frame bytes then land there.)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -129,19 +130,16 @@ static uint64_t counted_rx(struct run *r)
  * still held by the backend (@before: counted_rx() before sending). */
 static void check_rx(struct run *r, unsigned sent, uint64_t before)
 {
-	struct vdev_queue *vq = vdev_queue_of(r->dev, 0, NULL);
-	struct netbe *be = netbe_vdev_backend(r->dev, 0);
-	uint16_t i;
+	struct vdev_pair *pr;
+	struct vdev_queue *vq = vdev_queue_of(r->dev, 0, &pr);
+	struct netbe *be = pr->be;
 
 	while (netbe_peek_recvlen(be) > 0 && netbe_rx_discard(be) > 0)
 		;
 	if (counted_rx(r) - before != sent)
 		fail("an rx frame was lost without being counted");
-	if (!vq->vr.used)
-		return;
-	for (i = 0; i < vq->vr.used_idx; i++)
-		if (vq->vr.used->ring[i % vq->vr.num].len > 65535 + 14 + 18 + VDEV_HDR_LEN)
-			fail("an rx used length is larger than any frame");
+	if (vq->started && pr->nheld > VDEV_RX_HELD_MAX)
+		fail("more rx chains held than the model allows");
 }
 
 /** run_once() - set the device up as the header says and drive it. */

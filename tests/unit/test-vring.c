@@ -219,6 +219,30 @@ static void test_setup(void)
 	CHECK_EQ(vring_setup(vq, &mem, 8, UINT64_MAX - 15, AVAIL_GPA, USED_GPA, 0, 0, 0), -EINVAL);
 }
 
+/* A region mapped at a host address aligned differently from its guest
+ * address: rings in it are refused (they are read with aligned loads). */
+static void test_setup_host_align(void)
+{
+	struct vmem m;
+	struct vmem_region r = { .gpa = GPA_A, .size = SIZE_A - 16, .hva = host_a + 2 };
+	struct vring vq;
+
+	memset(&vq, 0, sizeof(vq));
+	CHECK_EQ(vmem_set(&m, &r, 1), 0);
+	CHECK_EQ(vring_setup(&vq, &m, 8, GPA_A, GPA_A + 0x800, GPA_A + 0x1000, 0, 0, 0),
+		 -EINVAL);                                 /* desc: 16 */
+	r.hva = host_a + 4;
+	CHECK_EQ(vmem_set(&m, &r, 1), 0);
+	CHECK_EQ(vring_setup(&vq, &m, 8, GPA_A, GPA_A + 0x800, GPA_A + 0x1000, 0, 0, 0),
+		 -EINVAL);
+	CHECK_EQ(vring_setup(&vq, &m, 8, GPA_A + 12, GPA_A + 0x800, GPA_A + 0x1000, 0, 0, 0),
+		 -EINVAL);                                 /* host aligned, guest not */
+	r.hva = host_a + 16;
+	CHECK_EQ(vmem_set(&m, &r, 1), 0);
+	CHECK_EQ(vring_setup(&vq, &m, 8, GPA_A, GPA_A + 0x800, GPA_A + 0x1000, 0, 0, 0), 0);
+	CHECK(vq.desc == (void *)(host_a + 16));
+}
+
 /** pop_ok() - pop into @c, expecting a chain at @head. */
 static void pop_ok(struct vring_chain *c, uint16_t head)
 {
@@ -488,6 +512,18 @@ static void bad_too_many(void)
 			 i + 1 < VRING_IOV_MAX ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
 }
 
+static void bad_too_many_zero(void)
+{
+	unsigned i;
+
+	/* VRING_IOV_MAX + 1 descriptors, most of them zero-length */
+	desc(0, BUF_GPA, 1, VRING_DESC_F_NEXT, 1);
+	desc(1, INDIR_GPA, 16 * VRING_IOV_MAX, VRING_DESC_F_INDIRECT, 0);
+	for (i = 0; i < VRING_IOV_MAX; i++)
+		put_desc(INDIR_GPA, i, BUF_GPA + i, i == 7 ? 1 : 0,
+			 i + 1 < VRING_IOV_MAX ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+}
+
 static const struct bad_case bad_cases[] = {
 	{ "bad: head >= num", false, 16, NULL },
 	{ "bad: head far out", false, 0xffff, NULL },
@@ -513,6 +549,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad: readable indirect after writable", true, 0,
 	  bad_readable_after_writable_indirect },
 	{ "bad: too many segments", true, 0, bad_too_many },
+	{ "bad: too many segments, zero-length ones too", true, 0, bad_too_many_zero },
 };
 
 /** run_bad() - the chain of @bc between two good ones: it comes back at
@@ -733,6 +770,7 @@ int main(void)
 		return 99;
 	RUN(test_vmem);
 	RUN(test_setup);
+	RUN(test_setup_host_align);
 	RUN(test_normal);
 	RUN(test_indirect);
 	RUN(test_zero_length);
