@@ -51,7 +51,17 @@
  * device's notify callback writes the ring's call eventfd; it may run on
  * a queue pair's own thread, so the call fds are swapped under a mutex.
  * Kick and call fds must be eventfds: any other fd could make a watch
- * fire forever or a write block.
+ * fire forever or a write block. A kick eventfd is made non-blocking (only
+ * the device reads it, so the flag, shared with the frontend's copy,
+ * changes nothing there) so that a frontend reading it too cannot block
+ * the loop; a call eventfd is written only when poll() says there is
+ * room, since its reader is the frontend and its flags are left alone.
+ *
+ * Protocol features offered: MQ, REPLY_ACK, RESET_DEVICE and STATUS.
+ * Not CONFIG: vhost-user-net frontends build the config space themselves
+ * (QEMU 7.2 never sends GET_CONFIG for a net device and warns at every
+ * start when a backend offers it), so GET_CONFIG/SET_CONFIG are answered
+ * like any request netbe does not implement.
  *
  * Guest memory. Each region of SET_MEM_TABLE is mapped shared from its fd
  * at offset 0 for mmap_offset + size bytes (the region starts at
@@ -87,7 +97,7 @@
 #define VHU_ACCEPT_PAUSE_NS 100000000ULL
 #define VHU_MSGS_PER_WAKEUP 32     /* then let the loop serve others */
 #define VHU_BACKLOG 4
-#define VHU_PROTOCOL_FEATURES (VHU_PF_MQ | VHU_PF_REPLY_ACK | VHU_PF_CONFIG | \
+#define VHU_PROTOCOL_FEATURES (VHU_PF_MQ | VHU_PF_REPLY_ACK | \
 			       VHU_PF_RESET_DEVICE | VHU_PF_STATUS)
 
 struct netbe_vhost_user;
@@ -218,9 +228,9 @@ static void vhu_notify(void *opaque, unsigned queue)
 
 /**
  * vhu_config_changed() - the device's config callback: a vhost-user
- * backend tells the frontend through the backend channel
- * (BACKEND_REQ), which netbe does not offer, so the change is only logged;
- * the frontend reads the link state with GET_CONFIG.
+ * backend tells the frontend through the backend channel (BACKEND_REQ),
+ * which netbe does not offer, so the change is only logged (vhost-user-net
+ * frontends keep the config space themselves).
  * Return: nothing.
  */
 static void vhu_config_changed(void *opaque)
@@ -611,6 +621,8 @@ static int h_set_vring_kick(struct netbe_vhost_user *vu, struct vhu_msg *reply)
 		return vhu_refuse(vu, -EINVAL, "the kick fd is not an eventfd");
 	if (!q->num || !q->have_addr)
 		return vhu_refuse(vu, -EINVAL, "kick fd before the ring's size and addresses");
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
+		return vhu_refuse(vu, -errno, "the kick fd cannot be made non-blocking");
 	vhu_drop_kick(vu, q);
 	if (fd >= 0) {
 		err = vu->loop.ops->watch_add(vu->loop.loop, fd, vhu_on_kick, q, &q->kick_watch);
@@ -701,35 +713,6 @@ static int h_set_vring_enable(struct netbe_vhost_user *vu, struct vhu_msg *reply
 	return err ? vhu_refuse(vu, err, "the device refused to enable the ring") : 0;
 }
 
-/** h_get_config() - read the device's config space; a range outside it
- * gets a reply without payload, which the frontend takes as a failure.
- * Return: 0. */
-static int h_get_config(struct netbe_vhost_user *vu, struct vhu_msg *reply)
-{
-	const struct vhu_config *c = &vu->rx.p.config;
-
-	reply->p.config.offset = c->offset;
-	reply->p.config.size = c->size;
-	reply->p.config.flags = c->flags;
-	if (netbe_vdev_get_config(vu->dev, c->offset, reply->p.config.data, c->size)) {
-		nb_warn("vhost-user %s: GET_CONFIG of %u bytes at %u is outside the config space",
-			vu->addr.sun_path, c->size, c->offset);
-		reply->hdr.size = 0;
-		return 0;
-	}
-	reply->hdr.size = VHU_CONFIG_HDR_SIZE + c->size;
-	return 0;
-}
-
-/** h_set_config() - the virtio-net config space is read-only to a driver
- * that negotiated VERSION_1 (the MAC changes through the control queue).
- * Return: -EPERM. */
-static int h_set_config(struct netbe_vhost_user *vu, struct vhu_msg *reply)
-{
-	(void)reply;
-	return vhu_refuse(vu, -EPERM, "the config space is read-only");
-}
-
 /** h_set_status() - remember the driver status byte. Return: 0. */
 static int h_set_status(struct netbe_vhost_user *vu, struct vhu_msg *reply)
 {
@@ -763,8 +746,6 @@ static const vhu_handler handlers[VHU_REQUEST_MAX] = {
 	[VHU_SET_PROTOCOL_FEATURES] = h_set_protocol_features,
 	[VHU_GET_QUEUE_NUM] = h_get_queue_num,
 	[VHU_SET_VRING_ENABLE] = h_set_vring_enable,
-	[VHU_GET_CONFIG] = h_get_config,
-	[VHU_SET_CONFIG] = h_set_config,
 	[VHU_RESET_DEVICE] = h_reset,
 	[VHU_SET_STATUS] = h_set_status,
 	[VHU_GET_STATUS] = h_get_status,
@@ -786,6 +767,9 @@ static int vhu_dispatch(struct netbe_vhost_user *vu)
 	struct vhu_msg reply;
 	int err;
 
+	nb_debug("vhost-user %s: %s, %u bytes, %u fds%s", vu->addr.sun_path,
+		 vhu_name(h->request), h->size, vu->rx_nfds,
+		 h->flags & VHU_FLAG_NEED_REPLY ? ", reply needed" : "");
 	err = vhu_msg_check(h, &vu->rx.p, vu->rx_have - VHU_HDR_SIZE, vu->rx_nfds,
 			    &lim, &vu->why);
 	if (err && (err != -EOPNOTSUPP || !ack))
@@ -1177,6 +1161,7 @@ static struct netbe_vhost_user *vhu_alloc(const struct netbe_vhost_user_params *
 	return vu;
 }
 
+/** netbe_vhost_user_new() - see netbe-virtio.h. */
 NETBE_EXPORT int netbe_vhost_user_new(struct netbe_vhost_user **vup,
 			 const struct netbe_vhost_user_params *params,
 			 const struct netbe_loop *loop)
@@ -1213,6 +1198,7 @@ NETBE_EXPORT int netbe_vhost_user_new(struct netbe_vhost_user **vup,
 	return 0;
 }
 
+/** netbe_vhost_user_free() - see netbe-virtio.h. */
 NETBE_EXPORT void netbe_vhost_user_free(struct netbe_vhost_user *vu)
 {
 	if (!vu)
@@ -1232,11 +1218,13 @@ NETBE_EXPORT void netbe_vhost_user_free(struct netbe_vhost_user *vu)
 	free(vu);
 }
 
+/** netbe_vhost_user_dev() - see netbe-virtio.h. */
 NETBE_EXPORT struct netbe_vdev *netbe_vhost_user_dev(struct netbe_vhost_user *vu)
 {
 	return vu ? vu->dev : NULL;
 }
 
+/** netbe_vhost_user_connected() - see netbe-virtio.h. */
 NETBE_EXPORT int netbe_vhost_user_connected(struct netbe_vhost_user *vu)
 {
 	if (!vu)

@@ -30,7 +30,6 @@ enum vhu_shape {
 	SHAPE_STATE,
 	SHAPE_ADDR,
 	SHAPE_MEM,
-	SHAPE_CONFIG,
 };
 
 struct vhu_req_info {
@@ -57,8 +56,6 @@ static const struct vhu_req_info req_info[VHU_REQUEST_MAX] = {
 	[VHU_SET_PROTOCOL_FEATURES] = { "SET_PROTOCOL_FEATURES", SHAPE_U64, FDS_NONE, false },
 	[VHU_GET_QUEUE_NUM] = { "GET_QUEUE_NUM", SHAPE_NONE, FDS_NONE, true },
 	[VHU_SET_VRING_ENABLE] = { "SET_VRING_ENABLE", SHAPE_STATE, FDS_NONE, false },
-	[VHU_GET_CONFIG] = { "GET_CONFIG", SHAPE_CONFIG, FDS_NONE, true },
-	[VHU_SET_CONFIG] = { "SET_CONFIG", SHAPE_CONFIG, FDS_NONE, false },
 	[VHU_RESET_DEVICE] = { "RESET_DEVICE", SHAPE_NONE, FDS_NONE, false },
 	[VHU_SET_STATUS] = { "SET_STATUS", SHAPE_U64, FDS_NONE, false },
 	[VHU_GET_STATUS] = { "GET_STATUS", SHAPE_NONE, FDS_NONE, true },
@@ -73,6 +70,7 @@ static const struct vhu_req_info *req_lookup(uint32_t request)
 	return &req_info[request];
 }
 
+/** vhu_request_name() - see vhu_msg.h. */
 const char *vhu_request_name(uint32_t request)
 {
 	const struct vhu_req_info *ri = req_lookup(request);
@@ -80,6 +78,7 @@ const char *vhu_request_name(uint32_t request)
 	return ri ? ri->name : NULL;
 }
 
+/** vhu_request_has_reply() - see vhu_msg.h. */
 bool vhu_request_has_reply(uint32_t request)
 {
 	const struct vhu_req_info *ri = req_lookup(request);
@@ -111,13 +110,11 @@ static bool shape_size_ok(enum vhu_shape shape, uint32_t size)
 	case SHAPE_MEM:
 		return size >= 8 + sizeof(struct vhu_mem_region) &&
 		       size <= sizeof(struct vhu_mem);
-	case SHAPE_CONFIG:
-		return size >= VHU_CONFIG_HDR_SIZE &&
-		       size <= VHU_CONFIG_HDR_SIZE + VHU_CONFIG_MAX;
 	}
 	return false;
 }
 
+/** vhu_hdr_check() - see vhu_msg.h. */
 int vhu_hdr_check(const struct vhu_hdr *hdr, const char **why)
 {
 	const struct vhu_req_info *ri;
@@ -249,20 +246,7 @@ static int check_mem(const struct vhu_mem *m, uint32_t size, unsigned nfds,
 	return 0;
 }
 
-/** check_config() - GET/SET_CONFIG: the byte count matches the payload,
- * known flags. Return: 0, -EPROTO or -EINVAL. */
-static int check_config(const struct vhu_config *c, uint32_t size,
-			const char **why)
-{
-	if ((uint64_t)c->size + VHU_CONFIG_HDR_SIZE != size)
-		return fail(why, -EPROTO, "config size does not match the payload");
-	if (c->flags & ~VHU_CONFIG_F_MIGRATION)
-		return fail(why, -EINVAL, "unknown config flags");
-	if ((uint64_t)c->offset + c->size > VHU_CONFIG_MAX)
-		return fail(why, -EINVAL, "config range beyond 256 bytes");
-	return 0;
-}
-
+/** vhu_msg_check() - see vhu_msg.h. */
 int vhu_msg_check(const struct vhu_hdr *hdr, const void *payload, size_t len,
 		  unsigned nfds, const struct vhu_limits *lim, const char **why)
 {
@@ -290,8 +274,6 @@ int vhu_msg_check(const struct vhu_hdr *hdr, const void *payload, size_t len,
 		return check_addr(&p.addr, lim, why);
 	case SHAPE_MEM:
 		return check_mem(&p.mem, hdr->size, nfds, why);
-	case SHAPE_CONFIG:
-		return check_config(&p.config, hdr->size, why);
 	}
 	return fail(why, -EPROTO, "request without a known layout");
 }

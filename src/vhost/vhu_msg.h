@@ -61,7 +61,6 @@ enum vhu_request {
 #define VHU_PF_MQ           (1ULL << 0)
 #define VHU_PF_LOG_SHMFD    (1ULL << 1)
 #define VHU_PF_REPLY_ACK    (1ULL << 3)
-#define VHU_PF_CONFIG       (1ULL << 9)
 #define VHU_PF_RESET_DEVICE (1ULL << 13)
 #define VHU_PF_STATUS       (1ULL << 16)
 
@@ -73,14 +72,15 @@ enum vhu_request {
 
 #define VHU_HDR_SIZE        12u
 #define VHU_MEM_REGIONS_MAX 8u        /* without CONFIGURE_MEM_SLOTS */
-#define VHU_CONFIG_MAX      256u      /* bytes of device config per message */
-#define VHU_CONFIG_HDR_SIZE 12u
+/* The largest payload read: more than any request a net device meets
+ * (GET_CONFIG, the largest, has 12 + 256 bytes); a header announcing more
+ * closes the connection. */
+#define VHU_PAYLOAD_MAX     512u
 #define VHU_FDS_MAX         VHU_MEM_REGIONS_MAX
 #define VHU_VRING_NUM_MAX   32768u
 #define VHU_VRING_IDX_MASK  0xffu     /* SET_VRING_KICK/CALL/ERR payload */
 #define VHU_VRING_NOFD      0x100u    /* ... bit 8: no fd comes with it */
 #define VHU_VRING_F_LOG     0x1u      /* vring address flags: log writes */
-#define VHU_CONFIG_F_MIGRATION 0x1u   /* GET/SET_CONFIG flags */
 
 struct vhu_hdr {
 	uint32_t request;
@@ -119,24 +119,13 @@ struct vhu_mem {
 	struct vhu_mem_region r[VHU_MEM_REGIONS_MAX];
 };
 
-/* GET_CONFIG/SET_CONFIG. */
-struct vhu_config {
-	uint32_t offset;
-	uint32_t size;
-	uint32_t flags;               /* VHU_CONFIG_F_MIGRATION */
-	uint8_t data[VHU_CONFIG_MAX];
-};
-
 union vhu_payload {
 	uint64_t u64;
 	struct vhu_vring_state state;
 	struct vhu_vring_addr addr;
 	struct vhu_mem mem;
-	struct vhu_config config;
-	uint8_t raw[sizeof(struct vhu_config)];
+	uint8_t raw[VHU_PAYLOAD_MAX];
 };
-
-#define VHU_PAYLOAD_MAX ((uint32_t)sizeof(union vhu_payload))
 
 /* A message in memory: on the socket the payload follows the header at
  * once; here it is aligned for its u64 fields (so not one flat buffer). */

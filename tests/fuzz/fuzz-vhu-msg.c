@@ -124,10 +124,6 @@ static void check_accepted(const struct vhu_hdr *h, const uint8_t *p,
 	case VHU_SET_VRING_ADDR:
 		ASSERT(rd32(p) < nq);
 		break;
-	case VHU_GET_CONFIG: case VHU_SET_CONFIG:
-		ASSERT(h->size >= 12 && h->size == 12 + rd32(p + 4));
-		ASSERT((uint64_t)rd32(p) + rd32(p + 4) <= 256);
-		break;
 	}
 	ASSERT(nfds == 0);
 }

@@ -38,7 +38,7 @@ declare -A FLAGS=(
   [offload]="-max_len=70000" [core]="-max_len=70000" [stream]="-max_len=140000"
   [vxlan]="-max_len=70000" [dgram]="-max_len=140000" [slirp]="-max_len=70000"
   [ipfrag]="-max_len=140000" [vring]="-max_len=140000" [spec]="-max_len=512" [guestproto]="-max_len=2000" [rings]="-max_len=70000" [vhu-msg]="-max_len=400"
-  [vdev]="-max_len=300000"
+  [vdev]="-max_len=300000" [vhu-server]="-max_len=4096"
 )
 NETNS_TARGETS=" slirp "
 targets=("$@")
