@@ -36,13 +36,16 @@
 # by PID on exit. testpmd runs without hugepages (--no-huge -m 512).
 # Needs dpdk-testpmd with librte-net-virtio23, librte-net-vhost23,
 # librte-net-null23 (scripts/setup.sh installs them). Env: PT (window
-# seconds, default 5), R (repetitions, default 1; medians are printed).
+# seconds, default 5), R (repetitions, default 1; medians are printed),
+# SIZES (payload bytes, default "60 1514"), KINDS (default "testpmd netbe
+# netbe-poll").
 set -u
 SINK=${SINK:-null}
 NETBE=${1:-$(dirname "$0")/../build/tools/netbe}
 PT=${PT:-5}
 R=${R:-1}
-SIZES="60 1514"
+SIZES=${SIZES:-60 1514}
+KINDS=${KINDS:-testpmd netbe netbe-poll}
 WORK=$(mktemp -d /tmp/vhost-user-bench.XXXXXX) || exit 1
 PIDS=""
 DPID=""
@@ -171,15 +174,19 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) CPUs $(sed -n 's/^model name.*: //p
 echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-11s %6s %8s %12s %14s %14s\n" device frame Mpps "ns/frame" "frontend_tx" "device_frames"
 declare -A MPPS NS
+# Repetitions interleave the devices (testpmd, netbe, netbe-poll, testpmd,
+# ...) so a neighbour's load that comes and goes hits all of them alike.
 for size in $SIZES; do
-	for kind in testpmd netbe netbe-poll; do
-		: >"$WORK/res"
-		for _ in $(seq "$R"); do
-			one_run "$kind" "$size" >>"$WORK/res" || echo "NaN - - -" >>"$WORK/res"
+	for kind in $KINDS; do : >"$WORK/res-$kind"; done
+	for _ in $(seq "$R"); do
+		for kind in $KINDS; do
+			one_run "$kind" "$size" >>"$WORK/res-$kind" || echo "NaN - - -" >>"$WORK/res-$kind"
 		done
-		MPPS[$kind-$size]=$(awk '{ print $1 }' "$WORK/res" | median)
-		NS[$kind-$size]=$(awk '{ print $2 }' "$WORK/res" | median)
-		read -r _ _ ftx dfr <"$WORK/res"
+	done
+	for kind in $KINDS; do
+		MPPS[$kind-$size]=$(awk '{ print $1 }' "$WORK/res-$kind" | median)
+		NS[$kind-$size]=$(awk '{ print $2 }' "$WORK/res-$kind" | median)
+		read -r _ _ ftx dfr <"$WORK/res-$kind"
 		printf "%-11s %6s %8s %12s %14s %14s\n" "$kind" "$((size + 4))" "${MPPS[$kind-$size]}" \
 			"${NS[$kind-$size]}" "${ftx:--}" "${dfr:--}"
 	done
@@ -187,7 +194,7 @@ done
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves every figure)"
 echo "# ratios netbe/testpmd (Mpps: >1 netbe faster; ns/frame: <1 netbe cheaper)"
 for size in $SIZES; do
-	for kind in netbe netbe-poll; do
+	for kind in ${KINDS/testpmd/}; do
 		python3 -c "
 import math
 def r(a, b):

@@ -75,6 +75,12 @@ struct netbe_vdev_params {
 	uint8_t mac[6];             /* all zero: a random locally administered
 				     * address */
 	uint16_t mtu;               /* 0: 1500; offered with NETBE_F_MTU */
+	unsigned poll_us;           /* a tx queue that runs dry is polled this
+				     * long before the guest is asked to kick
+				     * again (vhost-net's busyloop_timeout):
+				     * no kick per burst, a CPU spinning while
+				     * traffic flows; 0 (default) off, at most
+				     * 1000 */
 	netbe_vdev_notify_fn notify;     /* required */
 	netbe_vdev_config_fn config_changed;  /* may be NULL */
 	void *opaque;               /* passed to both */

@@ -176,6 +176,9 @@ static int vdev_check_params(const struct netbe_vdev_params *p,
 				  p->queue_pairs, NETBE_VDEV_PAIRS_MAX);
 	if (p->mtu && (p->mtu < 68 || p->mtu > 65535 - 14))
 		return netbe_errf(-EINVAL, "vdev: mtu %u out of range - use 68 to 65521", p->mtu);
+	if (p->poll_us > 1000)
+		return netbe_errf(-EINVAL, "vdev: poll_us %u is above 1000 - a queue would hold its thread too long",
+				  p->poll_us);
 	if (p->mac[0] & 1)
 		return netbe_errf(-EINVAL, "vdev: the MAC is a multicast address - clear the low bit of its first byte");
 	return 0;

@@ -30,6 +30,8 @@
 #define VDEV_RX_IOV_MAX   1024   /* segments of one merged rx frame */
 #define VDEV_TX_BURST     32     /* chains sent per backend burst */
 #define VDEV_TX_BUF       (256 * 1024)   /* copies of one burst */
+#define VDEV_TX_SEGS      4      /* segments of a chain copied after the
+				  * burst is taken (more: copied at once) */
 #define VDEV_TX_BUDGET    1024   /* chains per run before yielding */
 #define VDEV_RX_BUDGET    256    /* frames per run before yielding */
 
@@ -69,6 +71,10 @@ struct vdev_pair {
 	struct iovec tx_iov[VDEV_TX_BURST];
 	struct netbe_frame tx_frames[VDEV_TX_BURST];
 	uint16_t tx_heads[VDEV_TX_BURST];
+	struct {
+		unsigned nseg;              /* 0: already copied */
+		struct iovec seg[VDEV_TX_SEGS];
+	} tx_src[VDEV_TX_BURST];        /* guest segments still to copy */
 	unsigned tx_first, tx_pending;
 	uint64_t tx_bad_chains, tx_errors;
 	void *tx_timer;         /* resumes a tx run that used its budget */

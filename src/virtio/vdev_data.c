@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "clock.h"
 #include "iov.h"
 #include "log.h"
 #include "vdev.h"
@@ -244,14 +245,47 @@ void vdev_rx_release(struct vdev_pair *pr)
 	pr->nheld = 0;
 }
 
-/** tx_take() - pop the next tx chain and copy it into the burst at @off.
+/** tx_note_source() - remember where chain @n's bytes are in guest memory
+ * and start fetching them, or copy them now when there are many segments. */
+static void tx_note_source(struct vdev_pair *pr, unsigned n, const struct vring_chain *c)
+{
+	unsigned i;
+
+	pr->tx_src[n].nseg = c->nout <= VDEV_TX_SEGS ? c->nout : 0;
+	if (!pr->tx_src[n].nseg) {
+		iov_to_buf(c->out, (int)c->nout, 0, pr->tx_iov[n].iov_base, c->out_len);
+		return;
+	}
+	for (i = 0; i < c->nout; i++)
+		pr->tx_src[n].seg[i] = c->out[i];
+	__builtin_prefetch(c->out[0].iov_base);
+	__builtin_prefetch((const uint8_t *)c->out[0].iov_base + 64);
+}
+
+/** tx_copy_sources() - copy the chains tx_note_source() left for later:
+ * their data had the time of the whole burst's pops to arrive in cache. */
+static void tx_copy_sources(struct vdev_pair *pr)
+{
+	unsigned n, i;
+	uint8_t *to;
+
+	for (n = 0; n < pr->tx_pending; n++) {
+		to = pr->tx_iov[n].iov_base;
+		for (i = 0; i < pr->tx_src[n].nseg; i++) {
+			memcpy(to, pr->tx_src[n].seg[i].iov_base, pr->tx_src[n].seg[i].iov_len);
+			to += pr->tx_src[n].seg[i].iov_len;
+		}
+	}
+}
+
+/** tx_take() - pop the next tx chain and queue it in the burst at @off
+ * (its bytes are copied there by tx_copy_sources() or at once).
  * Return: bytes queued (> 0), 0 for a bad chain returned at once, -ENOENT
  * when the ring is empty, -EIO when it is broken. */
 static ssize_t tx_take(struct vdev_pair *pr, size_t off)
 {
 	struct vring_chain *c = &pr->chain;
 	unsigned n = pr->tx_pending;
-	size_t len;
 	int r;
 
 	r = vdev_pop(&pr->txq, c, 2 * pr->index + 1);
@@ -262,12 +296,12 @@ static ssize_t tx_take(struct vdev_pair *pr, size_t off)
 		pr->tx_bad_chains++;
 		return 0;
 	}
-	len = iov_to_buf(c->out, (int)c->nout, 0, pr->tx_buf + off, c->out_len);
-	pr->tx_iov[n] = (struct iovec){ pr->tx_buf + off, len };
+	pr->tx_iov[n] = (struct iovec){ pr->tx_buf + off, c->out_len };
 	pr->tx_frames[n] = (struct netbe_frame){ &pr->tx_iov[n], 1, 0 };
 	pr->tx_heads[n] = c->head;
+	tx_note_source(pr, n, c);
 	pr->tx_pending++;
-	return (ssize_t)len;
+	return (ssize_t)c->out_len;
 }
 
 /**
@@ -281,17 +315,19 @@ static int tx_gather(struct vdev_pair *pr, unsigned *budget)
 	ssize_t r;
 
 	pr->tx_first = 0;
+	r = 1;
 	while (*budget && pr->tx_pending < VDEV_TX_BURST &&
 	       VDEV_TX_BUF - off >= VDEV_TX_FRAME_MAX) {
 		r = tx_take(pr, off);
-		if (r == -ENOENT)
-			return 0;
 		if (r < 0)
-			return (int)r;
+			break;
 		off += (size_t)r;
 		(*budget)--;
 	}
-	return 1;
+	tx_copy_sources(pr);
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? (int)r : 1;
 }
 
 /** tx_send() - hand the waiting frames to the backend and return their
@@ -328,6 +364,25 @@ static bool tx_ring_idle(struct vdev_pair *pr)
 	return false;
 }
 
+/** tx_poll() - poll a dry ring for up to poll_us before kicks go back on.
+ * Return: true when the guest made chains available meanwhile. */
+static bool tx_poll(struct vdev_pair *pr)
+{
+	uint64_t deadline, poll_ns = (uint64_t)pr->dev->p.poll_us * 1000;
+	unsigned spins = 0;
+
+	if (!poll_ns)
+		return false;
+	deadline = nb_clock_ns(CLOCK_MONOTONIC) + poll_ns;
+	for (;;) {
+		if (vring_avail_pending(&pr->txq.vr))
+			return true;
+		if (++spins % 64 == 0 && nb_clock_ns(CLOCK_MONOTONIC) > deadline)
+			return false;
+		__builtin_ia32_pause();
+	}
+}
+
 /** tx_resume_later() - the budget is spent: go on from the loop. */
 static void tx_resume_later(struct vdev_pair *pr)
 {
@@ -337,7 +392,9 @@ static void tx_resume_later(struct vdev_pair *pr)
 }
 
 /** tx_drain() - move chains until the ring is empty, the backend pushes
- * back or the budget is spent. */
+ * back or the budget is spent. Each burst's chains go back to the guest
+ * as soon as the backend took them: a guest (or a polling frontend) whose
+ * ring is full must not wait for the end of the run. */
 static void tx_drain(struct vdev_pair *pr)
 {
 	unsigned budget = VDEV_TX_BUDGET;
@@ -348,11 +405,12 @@ static void tx_drain(struct vdev_pair *pr)
 		more = tx_gather(pr, &budget);
 		if (tx_send(pr) == -EAGAIN || more < 0)
 			return;
+		vdev_notify(pr->dev, &pr->txq, 2 * pr->index + 1);
 		if (!budget) {
 			tx_resume_later(pr);
 			return;
 		}
-		if (!more && tx_ring_idle(pr))
+		if (!more && !tx_poll(pr) && tx_ring_idle(pr))
 			return;
 	}
 }
