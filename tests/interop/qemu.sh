@@ -28,6 +28,8 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/guest.sh
+. "$(dirname "$0")/../lib/guest.sh"
 
 NETBE=${1:?usage: qemu.sh PATH_TO_NETBE GUEST_DIR}
 GUEST=${2:?usage: qemu.sh PATH_TO_NETBE GUEST_DIR}
@@ -76,11 +78,6 @@ ns_setup() {
 		ip -n "$NS" route add 224.0.0.0/4 dev lo
 }
 
-# tap_setup TAP ADDR: address the patch's tap and bring it up
-tap_setup() {
-	ip -n "$NS" addr add "$2/24" dev "$1" && ip -n "$NS" link set "$1" up
-}
-
 # start_qemu CONSOLE NETDEV GUEST_IP PEER_IP: boot the guest in the
 # namespace (TCG, 120 s at most), console to CONSOLE.
 start_qemu() {
@@ -93,26 +90,6 @@ start_qemu() {
 		>"$1.qemu" 2>&1 &
 	QEMU_PID=$!
 	track "$QEMU_PID"
-}
-
-# guest_pinged CONSOLE: the guest got at least one echo reply
-guest_pinged() {
-	local line
-	line=$(grep -a "^NETBE PING" "$1")
-	echo "# guest: ${line:-no PING line}"
-	echo "$line" | grep -q "received=[1-9]"
-}
-
-ns_pings() {
-	ip netns exec "$NS" ping -c "$PINGS" -i 0.2 -W 2 -w 15 "$1" >"$2" 2>&1
-	local rc=$?
-	echo "# namespace: $(grep 'packets transmitted' "$2")"
-	return "$rc"
-}
-
-# powered_off CONSOLE QEMU_STATUS: the guest finished and QEMU exited 0
-powered_off() {
-	grep -aq "^NETBE DONE" "$1" && [ "$2" = 0 ]
 }
 
 # frames_once CONSOLE TAP: the tap received exactly the frames the guest

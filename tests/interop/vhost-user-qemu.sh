@@ -42,6 +42,8 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/guest.sh
+. "$(dirname "$0")/../lib/guest.sh"
 
 NETBE=${1:?usage: vhost-user-qemu.sh PATH_TO_NETBE GUEST_DIR}
 GUEST=${2:?usage: vhost-user-qemu.sh PATH_TO_NETBE GUEST_DIR}
@@ -127,18 +129,6 @@ dev_stop() {
 	[ "$rc" = 0 ] && no_sanitizer "$1"
 }
 
-# tap_setup TAP ADDR: address a tap the device or the patch made and bring
-# it up, once it exists (netbe may open the backend when the frontend
-# arrives: 30 s at most)
-tap_setup() {
-	local _
-	for _ in $(seq 300); do
-		ip -n "$NS" link show "$1" >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ip -n "$NS" addr add "$2/24" dev "$1" && ip -n "$NS" link set "$1" up
-}
-
 # start_qemu CONSOLE SOCKET SERVER GUEST_IP PEER_IP ECHOES: boot the guest
 # in the namespace (TCG, 240 s at most), console to CONSOLE; SERVER "on"
 # makes QEMU listen on SOCKET; the guest waits for ECHOES pings before it
@@ -159,21 +149,6 @@ start_qemu() {
 		>"$1.qemu" 2>&1 &
 	QEMU_PID=$!
 	track "$QEMU_PID"
-}
-
-# guest_pinged CONSOLE: the guest got at least one echo reply
-guest_pinged() {
-	local line
-	line=$(grep -a "^NETBE PING" "$1")
-	echo "# guest: ${line:-no PING line}"
-	echo "$line" | grep -q "received=[1-9]"
-}
-
-ns_pings() {
-	ip netns exec "$NS" ping -c "$PINGS" -i 0.2 -W 2 -w 15 "$1" >"$2" 2>&1
-	local rc=$?
-	echo "# namespace: $(grep 'packets transmitted' "$2")"
-	return "$rc"
 }
 
 # field LINE KEY: the value of KEY=VALUE in LINE
@@ -203,11 +178,6 @@ download_ok() {
 	[ -n "$g" ] && [ -n "$p" ] &&
 		[ "$(field "$g" bytes)" = "$want" ] &&
 		[ "$(field "$g" sha256)" = "$(field "$p" sha256)" ]
-}
-
-# powered_off CONSOLE QEMU_STATUS: the guest finished and QEMU exited 0
-powered_off() {
-	grep -aq "^NETBE DONE" "$1" && [ "$2" = 0 ]
 }
 
 # run_case INDEX "NAME|KIND|LISTENER": one case, a TAP line per CHECKS

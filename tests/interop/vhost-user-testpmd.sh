@@ -29,6 +29,8 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/guest.sh
+. "$(dirname "$0")/../lib/guest.sh"
 
 NETBE=${1:?usage: vhost-user-testpmd.sh PATH_TO_NETBE}
 NS=nbvht-$$
@@ -94,17 +96,6 @@ testpmd_started() {
 	wait_for "$1" "Press enter to exit" 30 "$TPMD_PID" && return 0
 	diag "$1"
 	return 1
-}
-
-# tap_setup TAP ADDR: address netbe's tap and bring it up, once it exists
-# (netbe may open the backend when the frontend arrives: 10 s at most)
-tap_setup() {
-	local _
-	for _ in $(seq 100); do
-		ip -n "$NS" link show "$1" >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ip -n "$NS" addr add "$2/24" dev "$1" && ip -n "$NS" link set "$1" up
 }
 
 # port_mac LOG MAC: testpmd printed "Port 0: MAC" with netbe's MAC
