@@ -2,12 +2,15 @@
 # Leak checks under valgrind (TAP): open/close of every backend, a short
 # `netbe patch` run that moves traffic (as root: a tap in a private
 # namespace patched to slirp, pinged through; otherwise pair <-> null), and
-# the hostile-input tests: test-boundary and the core fuzzer's corpus
-# (64 KiB super-frames, split headers, soft offloads) - no leak and no
-# invalid read or write.
-# usage: valgrind.sh OPENCLOSE NETBE TEST_BOUNDARY FUZZ_CORE_REPLAY CORE_CORPUS
+# the hostile-input tests: the core and device-model fuzzers' corpora
+# (64 KiB super-frames, split headers, soft offloads, hostile guest
+# memory) and the unit tests given (test-boundary, the device model, the
+# vhost-user server) - no leak and no invalid read or write.
+# usage: valgrind.sh OPENCLOSE NETBE FUZZ_CORE_REPLAY CORE_CORPUS
+#                    FUZZ_VDEV_REPLAY VDEV_CORPUS TEST...
 set -u
-OC=$1; CLI=$2; BOUNDARY=$3; FUZZ_CORE=$4; CORE_CORPUS=$5; n=0; failed=0
+OC=$1; CLI=$2; FUZZ_CORE=$3; CORE_CORPUS=$4; FUZZ_VDEV=$5; VDEV_CORPUS=$6
+shift 6; n=0; failed=0
 VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
 result() { # name rc log
@@ -54,8 +57,12 @@ else
   result "patch null <-> pair leaks nothing" $? "$log"
 fi
 
-"${VG[@]}" "$BOUNDARY" >"$log" 2>&1; result "test-boundary: no leak, no invalid access" $? "$log"
+for t in "$@"; do
+  "${VG[@]}" "$t" >"$log" 2>&1; result "$(basename "$t"): no leak, no invalid access" $? "$log"
+done
 "${VG[@]}" "$FUZZ_CORE" "$CORE_CORPUS" >"$log" 2>&1
 result "fuzz-core corpus: no leak, no invalid access" $? "$log"
+"${VG[@]}" "$FUZZ_VDEV" "$VDEV_CORPUS" >"$log" 2>&1
+result "fuzz-vdev corpus: no leak, no invalid access" $? "$log"
 echo "1..$n"
 [ $failed = 0 ]
