@@ -3,7 +3,8 @@
 # usage: tests/run-tests.sh [BUILD_DIR] [extra `meson test` arguments]
 # Each test executable speaks TAP; every TAP line is one test. A test program
 # that crashes or times out without reporting a failure counts as one failed
-# test. The last line is "N passed, M failed, K skipped".
+# test, and so does one that printed no TAP line at all (it tested nothing).
+# The last line is "N passed, M failed, K skipped".
 set -u
 BUILD=${1:-build}
 shift || true
@@ -38,7 +39,8 @@ for line in lines:
         if t["result"] == "SKIP":
             sk = 1
         else:
-            ok = 1
+            nok = 1
+            bad.append("%s: printed no TAP line (a test that tested nothing)" % t["name"])
     passed += ok; failed += nok; skipped += sk
 for b in bad:
     print("FAILED " + b)

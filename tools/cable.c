@@ -52,6 +52,7 @@ struct cable {
 	struct netbe *a, *b;
 	const char *spec_a, *spec_b;
 	struct direction ab, ba;
+	uint64_t features_a, features_b;   /* negotiated */
 	bool failed;
 };
 
@@ -246,10 +247,15 @@ static int negotiate(struct cable *c)
 	ret = netbe_set_cap(c->a, fa, hdr);
 	if (!ret)
 		ret = netbe_set_cap(c->b, fb, hdr);
-	if (!ret)
-		printf("patch: offloads A 0x%llx B 0x%llx, header %u bytes\n",
-		       (unsigned long long)fa, (unsigned long long)fb, hdr);
+	c->features_a = fa;
+	c->features_b = fb;
 	return ret;
+}
+
+/** cable_features() - the features negotiated on end A or B (@b). */
+uint64_t cable_features(const struct cable *c, bool b)
+{
+	return b ? c->features_b : c->features_a;
 }
 
 /* Wire @d from @src to @dst with its buffers. Return: 0 or -ENOMEM. */

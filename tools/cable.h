@@ -45,6 +45,9 @@ struct netbe *cable_end(const struct cable *c, bool b);
 /** cable_get_flow() - what moved from A to B (@a_to_b) or from B to A. */
 void cable_get_flow(const struct cable *c, bool a_to_b, struct cable_flow *f);
 
+/* cable_features() - the features negotiated on end A, or B when @b. */
+uint64_t cable_features(const struct cable *c, bool b);
+
 /** cable_close() - close both ends and free @c; NULL is a no-op. */
 void cable_close(struct cable *c);
 

@@ -88,6 +88,10 @@ static int patch_run(struct patch *p, unsigned stats, unsigned busy_us)
 	signal(SIGPIPE, SIG_IGN);
 	stats_timer(p, stats);
 	netbe_epoll_set_busy_poll(p->ep, busy_us);
+	printf("patch: offloads A 0x%llx B 0x%llx, header %zu bytes\n",
+	       (unsigned long long)cable_features(p->cable, false),
+	       (unsigned long long)cable_features(p->cable, true),
+	       netbe_get_vnet_hdr_len(cable_end(p->cable, false)));
 	printf("patch: ready\n");
 	fflush(stdout);
 	cable_start(p->cable);

@@ -9,7 +9,8 @@
  * socket on the tap). The checks then use only the public API: empty recv
  * is 0, peek equals the next recv, short buffers give -EMSGSIZE and keep
  * the frame, rx_disable silences the callback until rx_enable, a refused
- * send is -EAGAIN and loses nothing, close is idempotent, counters add up.
+ * send is -EAGAIN and loses nothing, close(NULL) is a no-op and a closed
+ * backend opens again, counters add up.
  * The tap case runs as root in a private network namespace (unshare), so
  * nothing outside the test process sees it.
  */
@@ -657,7 +658,7 @@ static void check_counters(struct conf *c)
 		CHECK(received >= 1);
 }
 
-static void check_close_idempotent(const struct backend_case *bc)
+static void check_close_reopen(const struct backend_case *bc)
 {
 	struct conf *c;
 	int i;
@@ -748,11 +749,11 @@ static void run_backend(const struct backend_case *bc)
 	else
 		run_check(bc, "refused send is -EAGAIN and loses nothing",
 			  check_eagain_loses_nothing);
-	snprintf(name, sizeof(name), "%s: close is idempotent", bc->name);
+	snprintf(name, sizeof(name), "%s: close(NULL) is a no-op, reopen after close works", bc->name);
 	if (bc->needs_root && !harness_is_root())
 		SKIP_CASE(name, "needs root");
 	else
-		RUN_CASE(name, check_close_idempotent, bc);
+		RUN_CASE(name, check_close_reopen, bc);
 }
 
 /* As root, move into a private network namespace without IPv6 chatter. */

@@ -135,6 +135,31 @@ static void typed_values(void)
 	netbe_spec_free(&s);
 }
 
+/* claims() - whether backend @b answers to @name (its name or an alias). */
+static bool claims(const struct netbe_backend *b, const char *name)
+{
+	const char *const *a;
+
+	if (!strcmp(b->name, name))
+		return true;
+	for (a = b->aliases; a && *a; a++)
+		if (!strcmp(*a, name))
+			return true;
+	return false;
+}
+
+/* claims_alias_of() - whether @b answers to one of @other's aliases. */
+static bool claims_alias_of(const struct netbe_backend *b,
+			    const struct netbe_backend *other)
+{
+	const char *const *a;
+
+	for (a = other->aliases; a && *a; a++)
+		if (claims(b, *a))
+			return true;
+	return false;
+}
+
 static void registry_sanity(void)
 {
 	struct netbe_backend_info bi;
@@ -152,10 +177,11 @@ static void registry_sanity(void)
 		CHECK(netbe_backend_find(b->name) == b);
 		for (k = b->keys; k->name; k++)
 			CHECK(k->help && *k->help);
-		/* no name or alias is claimed twice */
+		/* no name or alias is claimed twice, by any backend */
 		for (j = 0; j < netbe_nbackends; j++)
 			if (j != i)
-				CHECK(netbe_backend_find(b->name) != netbe_backends[j]);
+				CHECK(!claims(netbe_backends[j], b->name) &&
+				      !claims_alias_of(netbe_backends[j], b));
 	}
 	CHECK(netbe_backend_find("vmnet") == netbe_backend_find("tap"));
 	CHECK(netbe_backend_find("ta") == NULL);
