@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "ipfrag.h"
 #include "offload.h"
 
@@ -76,19 +77,6 @@ struct ipf_frag {
 /* Parsing                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/** ipf_get16() - Return: the big-endian 16-bit value at @p. */
-static uint16_t ipf_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/** ipf_put16() - store @v big-endian at @p. */
-static void ipf_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 
 /** ipf_parse4() - the IPv4 header at f->l2len. Return: IPF_PASS for a
  * whole packet, IPF_BAD_HDR, or IPF_HELD for a fragment (@f filled). */
@@ -102,10 +90,10 @@ static enum ipf_result ipf_parse4(const uint8_t *p, size_t len,
 	if (avail < IP4_HLEN || ip[0] >> 4 != 4)
 		return IPF_BAD_HDR;
 	ihl = (size_t)(ip[0] & 0xf) * 4;
-	tot = ipf_get16(ip + 2);
+	tot = nb_get_be16(ip + 2);
 	if (ihl < IP4_HLEN || tot < ihl || tot > avail)
 		return IPF_BAD_HDR;
-	frag = ipf_get16(ip + 6);
+	frag = nb_get_be16(ip + 6);
 	if (!(frag & (IP4_MF | IP4_OFF_MASK)))
 		return IPF_PASS;
 	if (ol_csum_fold(ol_csum_partial(ip, ihl, 0)) != 0xffff)
@@ -167,14 +155,14 @@ static enum ipf_result ipf_parse6(const uint8_t *p, size_t len,
 	uint16_t frag;
 
 	if (avail < IP6_HLEN || ip[0] >> 4 != 6 ||
-	    IP6_HLEN + (size_t)ipf_get16(ip + 4) > avail)
+	    IP6_HLEN + (size_t)nb_get_be16(ip + 4) > avail)
 		return IPF_BAD_HDR;
-	end = f->l2len + IP6_HLEN + ipf_get16(ip + 4);
+	end = f->l2len + IP6_HLEN + nb_get_be16(ip + 4);
 	r = ipf_find_frag6(p, end, f->l2len + IP6_HLEN, ip[6], f->l2len + 6, f);
 	if (r != IPF_HELD)
 		return r;
 	fh = p + f->hlen;
-	frag = ipf_get16(fh + 2);
+	frag = nb_get_be16(fh + 2);
 	f->ipv = 6;
 	f->key[0] = 6;
 	memcpy(f->key + 2, fh + 4, 4);
@@ -199,11 +187,11 @@ static enum ipf_result ipf_parse(const uint8_t *p, size_t len,
 	f->l2len = ETH_HLEN;
 	if (len < ETH_HLEN)
 		return IPF_PASS;
-	type = ipf_get16(p + 12);
+	type = nb_get_be16(p + 12);
 	if (type == ETHERTYPE_8021Q || type == ETHERTYPE_8021AD) {
 		if (len < ETH_HLEN + VLAN_HLEN)
 			return IPF_PASS;
-		type = ipf_get16(p + 16);
+		type = nb_get_be16(p + 16);
 		f->l2len += VLAN_HLEN;
 	}
 	if (type == ETHERTYPE_IPV4)
@@ -382,12 +370,12 @@ static bool ipf_emit(struct ipf_dgram *d, struct ipf_out *out)
 		return false;
 	memmove(hdr, d->buf, d->hlen);
 	if (d->ipv == 4) {
-		ipf_put16(ip + 2, (uint16_t)(iphlen + d->end));
+		nb_put_be16(ip + 2, (uint16_t)(iphlen + d->end));
 		ip[6] &= IP4_DF >> 8;
 		ip[7] = 0;
 		ol_ip4_fix_csum(ip);
 	} else {
-		ipf_put16(ip + 4, (uint16_t)(iphlen - IP6_HLEN + d->end));
+		nb_put_be16(ip + 4, (uint16_t)(iphlen - IP6_HLEN + d->end));
 		hdr[d->nh_at] = d->nh;
 	}
 	out->frame = hdr;

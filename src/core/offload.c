@@ -41,6 +41,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "offload.h"
 
 #define ETH_HLEN 14
@@ -64,33 +65,6 @@
 #define IP6_NH_ROUTING 43
 #define IP6_NH_FRAGMENT 44
 #define IP6_NH_DSTOPTS 60
-
-/* ------------------------------------------------------------------------ */
-/* Byte access                                                              */
-/* ------------------------------------------------------------------------ */
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Checksums                                                                */
@@ -193,11 +167,11 @@ static uint32_t pseudo_sum(const uint8_t *ip, uint8_t ipv, uint8_t proto,
 	if (ipv == 4) {
 		memcpy(ph, ip + 12, 8);
 		ph[9] = proto;
-		put16(ph + 10, (uint16_t)l4len);
+		nb_put_be16(ph + 10, (uint16_t)l4len);
 		return ol_csum_partial(ph, 12, 0);
 	}
 	memcpy(ph, ip + 8, 32);
-	put32(ph + 32, l4len);
+	nb_put_be32(ph + 32, l4len);
 	ph[39] = proto;
 	return ol_csum_partial(ph, 40, 0);
 }
@@ -224,12 +198,12 @@ static size_t parse_l2(const uint8_t *f, size_t len, uint16_t *etype,
 
 	if (len < ETH_HLEN)
 		return 0;
-	*etype = get16(f + 12);
+	*etype = nb_get_be16(f + 12);
 	*ntags = 0;
 	while (*etype == ETHERTYPE_8021Q || *etype == ETHERTYPE_8021AD) {
 		if (*ntags == 2 || off + VLAN_HLEN > len)
 			return 0;
-		*etype = get16(f + off + 2);
+		*etype = nb_get_be16(f + off + 2);
 		off += VLAN_HLEN;
 		(*ntags)++;
 	}
@@ -255,10 +229,10 @@ static bool parse_ip4(const uint8_t *f, size_t len, unsigned ntags,
 	if (p->l3 + 20 > len || ip[0] >> 4 != 4)
 		return false;
 	ihl = (size_t)(ip[0] & 0xf) * 4;
-	tot = get16(ip + 2);
+	tot = nb_get_be16(ip + 2);
 	if (ihl < 20 || tot < ihl || !end_fits(p->l3 + tot, len, ntags))
 		return false;
-	if (get16(ip + 6) & IP4_FRAG_MASK)
+	if (nb_get_be16(ip + 6) & IP4_FRAG_MASK)
 		return false;
 	p->end = p->l3 + tot;
 	p->l4 = p->l3 + ihl;
@@ -280,7 +254,7 @@ static bool parse_ip6(const uint8_t *f, size_t len, unsigned ntags,
 
 	if (p->l3 + IP6_HLEN > len || ip[0] >> 4 != 6)
 		return false;
-	plen = get16(ip + 4);
+	plen = nb_get_be16(ip + 4);
 	if (plen == 0 || !end_fits(p->l3 + IP6_HLEN + plen, len, ntags))
 		return false;
 	p->end = p->l3 + IP6_HLEN + plen;
@@ -566,9 +540,9 @@ static void seg_l4_csum(uint8_t *b, const struct ol_pkt *p, unsigned flags,
 static void set_ip_len(uint8_t *b, const struct ol_pkt *p, size_t iplen)
 {
 	if (p->ipv == 4)
-		put16(b + p->l3 + 2, (uint16_t)iplen);
+		nb_put_be16(b + p->l3 + 2, (uint16_t)iplen);
 	else
-		put16(b + p->l3 + 4, (uint16_t)(iplen - IP6_HLEN));
+		nb_put_be16(b + p->l3 + 4, (uint16_t)(iplen - IP6_HLEN));
 }
 
 /* TSO and USO: headers + p->seg_size bytes of L4 payload per segment.
@@ -578,8 +552,8 @@ static int segment_l4(const struct ol_pkt *p, unsigned flags, uint8_t *store,
 {
 	const uint8_t *f = p->frame;
 	size_t hl = p->payload, mss = p->seg_size;
-	uint16_t id = get16(f + p->l3 + 4);
-	uint32_t seq = p->proto == IPPROTO_TCP ? get32(f + p->l4 + 4) : 0;
+	uint16_t id = nb_get_be16(f + p->l3 + 4);
+	uint32_t seq = p->proto == IPPROTO_TCP ? nb_get_be32(f + p->l4 + 4) : 0;
 	unsigned i, n = p->nsegs;
 
 	for (i = 0; i < n; i++) {
@@ -593,17 +567,17 @@ static int segment_l4(const struct ol_pkt *p, unsigned flags, uint8_t *store,
 				      .data = f + off, .data_len = dl };
 		set_ip_len(b, p, hl - p->l3 + dl);
 		if (p->ipv == 4) {
-			put16(b + p->l3 + 4, (uint16_t)(id + i));
+			nb_put_be16(b + p->l3 + 4, (uint16_t)(id + i));
 			ol_ip4_fix_csum(b + p->l3);
 		}
 		if (p->proto == IPPROTO_TCP) {
-			put32(b + p->l4 + 4, seq + (uint32_t)(i * mss));
+			nb_put_be32(b + p->l4 + 4, seq + (uint32_t)(i * mss));
 			if (i + 1 < n)
 				b[p->l4 + 13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
 			if (i > 0)
 				b[p->l4 + 13] &= (uint8_t)~TCP_CWR;
 		} else {
-			put16(b + p->l4 + 4, (uint16_t)(UDP_HLEN + dl));
+			nb_put_be16(b + p->l4 + 4, (uint16_t)(UDP_HLEN + dl));
 		}
 		seg_l4_csum(b, p, flags, f + off, dl, s);
 	}
@@ -619,7 +593,7 @@ static void ufo_udp_header(const struct ol_pkt *p, uint8_t *udph)
 	uint32_t sum;
 
 	memcpy(udph, f + p->l4, UDP_HLEN);
-	put16(udph + 4, (uint16_t)ulen);
+	nb_put_be16(udph + 4, (uint16_t)ulen);
 	udph[6] = udph[7] = 0;
 	sum = pseudo_sum(f + p->l3, p->ipv, IPPROTO_UDP, (uint32_t)ulen);
 	sum = ol_csum_partial(udph, UDP_HLEN, sum);
@@ -653,8 +627,8 @@ static size_t ufo_frag_header(const struct ol_pkt *p, uint8_t *b, size_t off,
 
 	if (p->ipv == 4) {
 		memcpy(b, f, p->l4);
-		put16(b + p->l3 + 2, (uint16_t)(p->l4 - p->l3 + fraglen));
-		put16(b + p->l3 + 6, (uint16_t)((off >> 3) | (more ? IP4_MF : 0)));
+		nb_put_be16(b + p->l3 + 2, (uint16_t)(p->l4 - p->l3 + fraglen));
+		nb_put_be16(b + p->l3 + 6, (uint16_t)((off >> 3) | (more ? IP4_MF : 0)));
 		ol_ip4_fix_csum(b + p->l3);
 		return p->l4;
 	}
@@ -662,9 +636,9 @@ static size_t ufo_frag_header(const struct ol_pkt *p, uint8_t *b, size_t off,
 	b[p->unfrag_nh] = IP6_NH_FRAGMENT;
 	b[p->unfrag] = f[p->unfrag_nh];
 	b[p->unfrag + 1] = 0;
-	put16(b + p->unfrag + 2, (uint16_t)(off | (more ? 1 : 0)));
-	put32(b + p->unfrag + 4, frag_id);
-	put16(b + p->l3 + 4, (uint16_t)(p->unfrag + IP6_FRAG_HLEN - p->l3 -
+	nb_put_be16(b + p->unfrag + 2, (uint16_t)(off | (more ? 1 : 0)));
+	nb_put_be32(b + p->unfrag + 4, frag_id);
+	nb_put_be16(b + p->l3 + 4, (uint16_t)(p->unfrag + IP6_FRAG_HLEN - p->l3 -
 					IP6_HLEN + fraglen));
 	return p->unfrag + IP6_FRAG_HLEN;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "iov.h"
 #include "vnet_hdr.h"
 
@@ -16,17 +17,6 @@ bool vnet_hdr_len_valid(unsigned len)
 	       len == NETBE_VNET_HDR_LEN_MRG || len == NETBE_VNET_HDR_LEN_HASH;
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
 void vnet_hdr_decode(const uint8_t *buf, unsigned len, struct netbe_vnet_hdr *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -34,17 +24,17 @@ void vnet_hdr_decode(const uint8_t *buf, unsigned len, struct netbe_vnet_hdr *h)
 		return;
 	h->flags = buf[0];
 	h->gso_type = buf[1];
-	h->hdr_len = get16(buf + 2);
-	h->gso_size = get16(buf + 4);
-	h->csum_start = get16(buf + 6);
-	h->csum_offset = get16(buf + 8);
+	h->hdr_len = nb_get_le16(buf + 2);
+	h->gso_size = nb_get_le16(buf + 4);
+	h->csum_start = nb_get_le16(buf + 6);
+	h->csum_offset = nb_get_le16(buf + 8);
 	if (len >= NETBE_VNET_HDR_LEN_MRG)
-		h->num_buffers = get16(buf + 10);
+		h->num_buffers = nb_get_le16(buf + 10);
 	if (len >= NETBE_VNET_HDR_LEN_HASH) {
-		h->hash_value = (uint32_t)get16(buf + 12) |
-				(uint32_t)get16(buf + 14) << 16;
-		h->hash_report = get16(buf + 16);
-		h->padding_reserved = get16(buf + 18);
+		h->hash_value = (uint32_t)nb_get_le16(buf + 12) |
+				(uint32_t)nb_get_le16(buf + 14) << 16;
+		h->hash_report = nb_get_le16(buf + 16);
+		h->padding_reserved = nb_get_le16(buf + 18);
 	}
 }
 
@@ -54,17 +44,17 @@ void vnet_hdr_encode(uint8_t *buf, unsigned len, const struct netbe_vnet_hdr *h)
 		return;
 	buf[0] = h->flags;
 	buf[1] = h->gso_type;
-	put16(buf + 2, h->hdr_len);
-	put16(buf + 4, h->gso_size);
-	put16(buf + 6, h->csum_start);
-	put16(buf + 8, h->csum_offset);
+	nb_put_le16(buf + 2, h->hdr_len);
+	nb_put_le16(buf + 4, h->gso_size);
+	nb_put_le16(buf + 6, h->csum_start);
+	nb_put_le16(buf + 8, h->csum_offset);
 	if (len >= NETBE_VNET_HDR_LEN_MRG)
-		put16(buf + 10, h->num_buffers);
+		nb_put_le16(buf + 10, h->num_buffers);
 	if (len >= NETBE_VNET_HDR_LEN_HASH) {
-		put16(buf + 12, (uint16_t)h->hash_value);
-		put16(buf + 14, (uint16_t)(h->hash_value >> 16));
-		put16(buf + 16, h->hash_report);
-		put16(buf + 18, h->padding_reserved);
+		nb_put_le16(buf + 12, (uint16_t)h->hash_value);
+		nb_put_le16(buf + 14, (uint16_t)(h->hash_value >> 16));
+		nb_put_le16(buf + 16, h->hash_report);
+		nb_put_le16(buf + 18, h->padding_reserved);
 	}
 }
 
