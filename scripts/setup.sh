@@ -16,11 +16,14 @@ PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
       python3 valgrind kmod passt busybox-static tshark qemu-system-x86 cpio
       xz-utils libxdp-dev libbpf-dev
       dpdk-dev librte-bus-vdev23 librte-mempool-ring23 librte-net-virtio23
-      librte-net-vhost23 librte-net-null23)
+      librte-net-vhost23 librte-net-null23
+      git build-essential dpkg-dev debhelper lintian)
 # dpdk-dev (dpdk-testpmd is in it) and the drivers it loads at run time for the vhost-user
 # tests (tests/interop/vhost-user-*.sh, bench/vhost-user.sh): the vdev bus,
 # the ring mempool, virtio_user (a frontend without a VM), the vhost PMD (the
-# reference device) and the null PMD (a sink); dpdk only recommends them
+# reference device) and the null PMD (a sink); dpdk only recommends them.
+# git .. lintian: scripts/deb-check.sh (the 'package' test) builds debian/
+# with dpkg-buildpackage (no fakeroot: Rules-Requires-Root: no) and lints it
 [ $BENCH = 1 ] && PKGS+=(librte-net-af-packet23 librte-net-af-xdp23 vde2 slirp4netns)
 missing=()
 for p in "${PKGS[@]}"; do
