@@ -14,10 +14,12 @@ BUILD=${1:-build}
 PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
       libglib2.0-dev iproute2 iputils-ping iperf3 ethtool procps util-linux
       python3 valgrind kmod passt busybox-static tshark qemu-system-x86 cpio
-      xz-utils libxdp-dev libbpf-dev
+      xz-utils libxdp-dev libbpf-dev abigail-tools
       dpdk-dev librte-bus-vdev23 librte-mempool-ring23 librte-net-virtio23
       librte-net-vhost23 librte-net-null23
       git build-essential dpkg-dev debhelper lintian)
+# abigail-tools: abidw/abidiff for the ABI check (tests/abi/abidiff.sh,
+# scripts/abi-update.sh).
 # dpdk-dev (dpdk-testpmd is in it) and the drivers it loads at run time for the vhost-user
 # tests (tests/interop/vhost-user-*.sh, bench/vhost-user.sh): the vdev bus,
 # the ring mempool, virtio_user (a frontend without a VM), the vhost PMD (the
