@@ -982,7 +982,8 @@ static int bad_value(const char *opt, const char *want, const char *got)
 	return 2;
 }
 
-/** parse_option() - apply option @c with @arg. Return: 0, or 2. */
+/** parse_option() - apply option @c with @arg. Return: 0, 1 after --help
+ * (usage printed to stdout), or 2. */
 static int parse_option(struct bench_opts *o, int c, const char *arg)
 {
 	uint64_t v;
@@ -1009,13 +1010,16 @@ static int parse_option(struct bench_opts *o, int c, const char *arg)
 			return bad_value("burst", "frames per call from 1 to 256", arg);
 		o->burst = (unsigned)v;
 		return 0;
+	case 'h':
+		print_usage(stdout);
+		return 1;
 	default:
 		return usage();
 	}
 }
 
 /** parse_args() - "tx|rx SPEC [options]" (options anywhere after the mode).
- * Return: 0, or 2 on a usage error. */
+ * Return: 0, 1 after --help, or 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option opts[] = {
@@ -1024,6 +1028,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "burst", required_argument, NULL, 'b' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret;
@@ -1035,7 +1040,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 	argc--;
 	argv++;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		ret = parse_option(o, c, optarg);
 		if (ret)
 			return ret;
@@ -1059,6 +1064,6 @@ int netbe_cmd_bench(int argc, char **argv)
 	}
 	ret = parse_args(argc, argv, &o);
 	if (ret)
-		return ret;
+		return ret == 1 ? 0 : ret;
 	return o.tx ? bench_tx(&o) : bench_rx(&o);
 }

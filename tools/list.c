@@ -5,6 +5,7 @@
  * backends' own declarations.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "netbe.h"
@@ -26,17 +27,27 @@ static void print_backend(const struct netbe_backend_info *bi)
 		       k->flags & NETBE_KEY_REPEAT ? " (repeatable)" : "");
 }
 
+/* Print the usage to @out. Return: 2, the usage-error exit code. */
+static int usage(FILE *out)
+{
+	fprintf(out, "usage: netbe list\n"
+		     "  print the spec grammar, the keys every backend accepts, and per\n"
+		     "  backend built in: its aliases, help, what :NAME means and its keys\n");
+	return 2;
+}
+
 int netbe_cmd_list(int argc, char **argv)
 {
 	struct netbe_backend_info bi;
+	const struct netbe_key *k;
 	unsigned i;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: netbe list\n");
-		return 2;
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
 	}
-	const struct netbe_key *k;
+	if (argc > 1)
+		return usage(stderr);
 
 	printf("spec: TYPE[:NAME][,key=value...]\n\nkeys every backend accepts:\n");
 	for (k = netbe_common_keys(); k->name; k++)

@@ -102,36 +102,45 @@ static int patch_run(struct patch *p, unsigned stats, unsigned busy_us)
 	return ret;
 }
 
-static int usage(void)
+/* Print the usage to @out. Return: 2, the usage-error exit code. */
+static int usage(FILE *out)
 {
-	fprintf(stderr, "usage: netbe patch [--stats SECONDS] [--busy-poll USEC] SPEC_A SPEC_B\n");
+	fprintf(out, "usage: netbe patch [--stats SECONDS] [--busy-poll USEC] SPEC_A SPEC_B\n"
+		     "  a userspace L2 cable between two backends, until SIGINT/SIGTERM (exit 0)\n"
+		     "  or a backend failure (exit 1); the counters are printed at the end\n"
+		     "  --stats SECONDS  print the counters every SECONDS too\n"
+		     "  --busy-poll USEC keep polling for USEC (up to 1000000) after traffic\n"
+		     "                   before sleeping: fewer wake-ups, a CPU spinning\n");
 	return 2;
 }
 
-/* Parse the options. Return: 0, or 2 on a usage error. */
+/* Parse the options. Return: 0, 1 after --help, or 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct patch *p, unsigned *stats,
 		      unsigned *busy_us)
 {
 	static const struct option opts[] = {
 		{ "stats", required_argument, NULL, 's' },
 		{ "busy-poll", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret = 0;
 
 	optind = 1;
-	while (!ret && (c = getopt_long(argc, argv, "+s:b:", opts, NULL)) != -1) {
+	while (!ret && (c = getopt_long(argc, argv, "+s:b:h", opts, NULL)) != -1) {
 		if (c == 's')
 			ret = cli_parse_uint("patch", "stats", optarg, 1, 86400, "seconds", stats);
 		else if (c == 'b')
 			ret = cli_parse_uint("patch", "busy-poll", optarg, 0, 1000000, "microseconds", busy_us);
+		else if (c == 'h')
+			return usage(stdout), 1;
 		else
-			return usage();
+			return usage(stderr);
 	}
 	if (ret)
 		return ret;
 	if (argc - optind != 2)
-		return usage();
+		return usage(stderr);
 	p->spec_a = argv[optind];
 	p->spec_b = argv[optind + 1];
 	return 0;
@@ -145,7 +154,7 @@ int netbe_cmd_patch(int argc, char **argv)
 
 	ret = parse_args(argc, argv, &p, &stats, &busy_us);
 	if (ret)
-		return ret;
+		return ret == 1 ? 0 : ret;
 	if (netbe_epoll_new(&p.ep))
 		return 1;
 	ret = cable_open(&p.cable, p.ep, p.spec_a, p.spec_b) ? 1

@@ -172,7 +172,7 @@ static int parse_args(int argc, char **argv, struct vhu_cli *c)
 	c->params.socket_path = DEFAULT_SOCKET;
 	c->params.dev.queue_pairs = 1;
 	optind = 1;
-	while (!ret && (opt = getopt_long(argc, argv, "+", opts, NULL)) != -1)
+	while (!ret && (opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
 		ret = parse_option(c, opt, optarg);
 	if (ret)
 		return ret;

@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# cli.sh - the netbe tool's help, version, man pages and bash completion,
+# TAP output. Usage: cli.sh NETBE VERSION MANDIR COMPLETION
+#
+# - every command of `netbe --help` (the one command table, tools/netbe.c)
+#   answers --help and -h with "usage:" on stdout and exit 0, an unknown
+#   option with "usage:" on stderr and exit 2, and `netbe help COMMAND`
+#   prints the same as `netbe COMMAND --help`;
+# - `netbe --version` and `netbe version` print "netbe VERSION";
+# - each man page in MANDIR renders without a warning (man --warnings, and
+#   groff -ww where groff is installed);
+# - the completion script parses (bash -n) and completes `netbe pa` to
+#   `patch`, `netbe patch --st` to `--stats` and a SPEC type and key.
+# Nothing here needs root or the network.
+set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
+. "$(dirname "$0")/../lib/netns.sh"
+
+NETBE=${1:?usage: cli.sh NETBE VERSION MANDIR COMPLETION}
+VERSION=${2:?usage: cli.sh NETBE VERSION MANDIR COMPLETION}
+MANDIR=${3:?usage: cli.sh NETBE VERSION MANDIR COMPLETION}
+COMPLETION=${4:?usage: cli.sh NETBE VERSION MANDIR COMPLETION}
+WORK=$(mktemp -d)
+
+# help_ok ARG...: `netbe ARG...` exits 0 with "usage:" on stdout.
+help_ok() {
+	"$NETBE" "$@" >"$WORK/out" 2>"$WORK/err" && grep -q '^usage:' "$WORK/out"
+}
+
+# usage_error CMD: an unknown option exits 2 with "usage:" on stderr only.
+usage_error() {
+	local rc
+	"$NETBE" "$1" --no-such-option >"$WORK/out" 2>"$WORK/err"
+	rc=$?
+	[ "$rc" = 2 ] && grep -q 'usage:' "$WORK/err" && ! grep -q 'usage:' "$WORK/out"
+}
+
+# same_help CMD: `netbe help CMD` prints what `netbe CMD --help` prints.
+same_help() {
+	[ "$("$NETBE" help "$1")" = "$("$NETBE" "$1" --help)" ]
+}
+
+# man_clean PAGE: the page renders, and without a warning.
+man_clean() {
+	local out
+	out=$(MANWIDTH=80 man --warnings -l -Tutf8 "$1" 2>&1 >"$WORK/page") || return 1
+	if [ -n "$out" ] || [ ! -s "$WORK/page" ]; then
+		echo "$out" | diag
+		return 1
+	fi
+	if command -v groff >/dev/null; then
+		out=$(groff -man -ww -z "$1" 2>&1)
+		[ -z "$out" ] || { echo "$out" | diag; return 1; }
+	fi
+}
+
+# complete_to EXPECT WORD...: completing the command line WORD... offers
+# EXPECT among its candidates.
+complete_to() {
+	local expect=$1 reply
+	shift
+	reply=$(
+		# shellcheck source=/dev/null
+		. "$COMPLETION"
+		COMP_WORDS=("$@")
+		COMP_CWORD=$(($# - 1))
+		_netbe
+		printf '%s\n' "${COMPREPLY[@]}"
+	)
+	grep -qxF -- "$expect" <<<"$reply" || { echo "got: $reply" | diag; return 1; }
+}
+
+commands=$("$NETBE" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }')
+check "netbe --help lists list patch probe bench vhost-user help version" \
+	[ "$(tr '\n' ' ' <<<"$commands")" = "list patch probe bench vhost-user help version " ]
+check "netbe --help exits 0 with usage on stdout" help_ok --help
+check "netbe help exits 0 with usage on stdout" help_ok help
+check "netbe with no command exits 2" [ "$("$NETBE" >/dev/null 2>&1; echo $?)" = 2 ]
+check "netbe bogus-command exits 2" [ "$("$NETBE" bogus-command >/dev/null 2>&1; echo $?)" = 2 ]
+for cmd in $commands; do
+	check "netbe $cmd --help: usage on stdout, exit 0" help_ok "$cmd" --help
+	check "netbe $cmd -h: usage on stdout, exit 0" help_ok "$cmd" -h
+	check "netbe $cmd --no-such-option: usage on stderr, exit 2" usage_error "$cmd"
+	check "netbe help $cmd = netbe $cmd --help" same_help "$cmd"
+done
+check "netbe bench tx null --help: usage on stdout, exit 0" help_ok bench tx null --help
+
+check "netbe --version prints netbe $VERSION" [ "$("$NETBE" --version)" = "netbe $VERSION" ]
+check "netbe version prints netbe $VERSION" [ "$("$NETBE" version)" = "netbe $VERSION" ]
+check "netbe --version extra exits 2" [ "$("$NETBE" --version extra >/dev/null 2>&1; echo $?)" = 2 ]
+
+for page in netbe.1 netbe-spec.7 netbe.3; do
+	check "man page $page renders without warnings" man_clean "$MANDIR/$page"
+	check "man page $page carries version $VERSION" grep -q "\"netbe $VERSION\"" "$MANDIR/$page"
+done
+
+check "completion: bash -n" bash -n "$COMPLETION"
+check "completion: netbe pa -> patch" complete_to patch "$NETBE" pa
+check "completion: netbe help vh -> vhost-user" complete_to vhost-user "$NETBE" help vh
+check "completion: netbe patch --st -> --stats" complete_to --stats "$NETBE" patch --st
+check "completion: netbe probe --t -> --timeout" complete_to --timeout "$NETBE" probe --t
+check "completion: netbe patch ta -> tap" complete_to tap "$NETBE" patch ta
+check "completion: netbe patch pair,de -> pair,depth=" complete_to pair,depth= "$NETBE" patch pair,de
+check "completion: netbe patch udp,lo -> udp,local=" complete_to udp,local= "$NETBE" patch udp,lo
+tap_done
