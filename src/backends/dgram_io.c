@@ -24,7 +24,6 @@
  * ICMP errors land there too, the next receive may fail once with it; that
  * is retried, not treated as a dead socket.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>

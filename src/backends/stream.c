@@ -65,10 +65,8 @@
  * (watch and timer callbacks, and recv(), which frontends call from the rx
  * callback), which is also the only user of the reassembly buffer.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>

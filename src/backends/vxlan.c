@@ -37,7 +37,6 @@
  * UDP_SEGMENT datagram (tx_merge()); UDP GRO on receive is not used yet
  * (doc/vxlan.md).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>

@@ -163,7 +163,8 @@ static int addr_parse_port(const char *s, unsigned flags, char *why, size_t whyl
 	return (int)v;
 }
 
-/** addr_set_port() - store @port in the IPv4 or IPv6 address @a. */
+/** addr_set_port() - store @port in the IPv4 or IPv6 address @a.
+ * Return: nothing. */
 static void addr_set_port(struct netbe_addr *a, uint16_t port)
 {
 	if (a->ss.ss_family == AF_INET6)
