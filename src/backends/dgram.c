@@ -45,6 +45,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "dgram_io.h"
 #include "log.h"
@@ -137,14 +138,14 @@ static int dgram_bind_error(int err, const char *local)
 static int dgram_open_inet(struct netbe *be, const char *local, const char *remote)
 {
 	struct dgram_priv *p = netbe_priv(be);
-	struct sockaddr_storage l;
-	socklen_t llen;
+	struct netbe_addr r, l;
 	int err, family;
 
-	err = dgram_io_parse_inet("dgram", "remote", remote, AF_UNSPEC, false, 1,
-				  &p->remote, &p->remote_len);
+	err = netbe_addr_parse_key("dgram", "remote", remote, NETBE_ADDR_NAMES, 0, &r);
 	if (err)
 		return err;
+	p->remote = r.ss;
+	p->remote_len = r.len;
 	family = p->remote.ss_family;
 	if ((family == AF_INET &&
 	     IN_MULTICAST(ntohl(((struct sockaddr_in *)&p->remote)->sin_addr.s_addr))) ||
@@ -152,35 +153,21 @@ static int dgram_open_inet(struct netbe *be, const char *local, const char *remo
 	     IN6_IS_ADDR_MULTICAST(&((struct sockaddr_in6 *)&p->remote)->sin6_addr)))
 		return netbe_errf(-EINVAL, "dgram: remote=%s is a multicast group - use mcast:group=%s",
 				  remote, remote);
-	err = dgram_io_parse_inet("dgram", "local", local, family, true, 0, &l, &llen);
+	err = netbe_addr_parse_key("dgram", "local", local,
+				   NETBE_ADDR_NAMES | NETBE_ADDR_ANY | NETBE_ADDR_PORT0 |
+				   (family == AF_INET ? NETBE_ADDR_V4 : NETBE_ADDR_V6),
+				   0, &l);
 	if (err)
 		return err;
 	p->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0)
 		return netbe_errf(-errno, "dgram: cannot create a UDP socket: %s",
 				  strerror(errno));
-	if (bind(p->fd, (struct sockaddr *)&l, llen) < 0)
+	if (bind(p->fd, (struct sockaddr *)&l.ss, l.len) < 0)
 		return dgram_bind_error(-errno, local);
 	dgram_io_grow_rcvbuf(p->fd);
 	be->tx_max = family == AF_INET ? DGRAM_UDP4_MAX : DGRAM_UDP6_MAX;
 	return 0;
-}
-
-/**
- * dgram_unix_addr() - fill @su with unix socket path @path given as @key
- * Return: the address length, or -EINVAL with a message when too long.
- */
-static int dgram_unix_addr(const char *key, const char *path, struct sockaddr_un *su)
-{
-	size_t len = strlen(path);
-
-	if (len >= SUN_PATH_MAX)
-		return netbe_errf(-EINVAL, "dgram: %s=%s: a unix socket path has at most %zu bytes, this one %zu - use a shorter path",
-				  key, path, SUN_PATH_MAX - 1, len);
-	memset(su, 0, sizeof(*su));
-	su->sun_family = AF_UNIX;
-	memcpy(su->sun_path, path, len);
-	return (int)(offsetof(struct sockaddr_un, sun_path) + len + 1);
 }
 
 /**
@@ -236,29 +223,31 @@ static int dgram_claim_path(const struct sockaddr_un *su, socklen_t len)
 static int dgram_open_unix(struct netbe *be, const char *local, const char *remote)
 {
 	struct dgram_priv *p = netbe_priv(be);
-	struct sockaddr_un l;
+	struct netbe_addr r, l;
 	struct stat st;
-	int llen, rlen, err, sndbuf;
+	int err, sndbuf;
 
-	rlen = dgram_unix_addr("remote", remote, (struct sockaddr_un *)&p->remote);
-	if (rlen < 0)
-		return rlen;
-	p->remote_len = (socklen_t)rlen;
+	err = netbe_addr_parse_key("dgram", "remote", remote, NETBE_ADDR_UNIX, 0, &r);
+	if (err)
+		return err;
+	p->remote = r.ss;
+	p->remote_len = r.len;
 	p->remote_path_len = strlen(remote);
-	llen = dgram_unix_addr("local", local, &l);
-	if (llen < 0)
-		return llen;
-	err = dgram_claim_path(&l, (socklen_t)llen);
+	err = netbe_addr_parse_key("dgram", "local", local, NETBE_ADDR_UNIX, 0, &l);
+	if (err)
+		return err;
+	err = dgram_claim_path((struct sockaddr_un *)&l.ss, l.len);
 	if (err)
 		return err;
 	p->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0)
 		return netbe_errf(-errno, "dgram: cannot create a unix socket: %s",
 				  strerror(errno));
-	if (bind(p->fd, (struct sockaddr *)&l, (socklen_t)llen) < 0)
+	if (bind(p->fd, (struct sockaddr *)&l.ss, l.len) < 0)
 		return dgram_bind_error(-errno, local);
 	if (stat(local, &st) == 0) {
-		memcpy(p->bound_path, l.sun_path, sizeof(p->bound_path));
+		memcpy(p->bound_path, ((struct sockaddr_un *)&l.ss)->sun_path,
+		       sizeof(p->bound_path));
 		p->bound_dev = st.st_dev;
 		p->bound_ino = st.st_ino;
 	}

@@ -57,27 +57,11 @@ int dgram_io_send(struct dgram_io *io, int fd, const struct sockaddr *to,
 		  const char *what);
 
 /**
- * dgram_io_parse_inet() - parse "HOST:PORT" or "[V6ADDR]:PORT" given as
- * @key=@val; an empty HOST (only when @passive) means any address of
- * @family (AF_UNSPEC: IPv4). @family restricts the lookup when not
- * AF_UNSPEC. @min_port is 0 when the kernel may pick the port.
- * Return: 0 with @ss/@len set, or -EINVAL with a message naming the key.
- */
-int dgram_io_parse_inet(const char *who, const char *key, const char *val,
-			int family, bool passive, unsigned min_port,
-			struct sockaddr_storage *ss, socklen_t *len);
-
-/**
  * dgram_io_grow_rcvbuf() - best effort: ask for a receive buffer of
  * DGRAM_RCVBUF bytes on @fd (the kernel caps it at net.core.rmem_max), so
  * a burst from a fast peer is not lost while the loop is busy elsewhere.
  */
 void dgram_io_grow_rcvbuf(int fd);
-
-/** dgram_io_addr_str() - "1.2.3.4:5" / "[::1]:5" / a path, into @buf.
- * Return: @buf. */
-const char *dgram_io_addr_str(const struct sockaddr_storage *ss, socklen_t len,
-			      char *buf, size_t size);
 
 /** dgram_io_same_inet() - whether datagram source @a is @b: same port, and
  * same address unless @b's is the wildcard (a socket bound to it sends from

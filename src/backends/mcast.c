@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "dgram_io.h"
 #include "log.h"
@@ -131,15 +132,17 @@ static int mcast_parse_local(struct mcast_priv *p, const char *local)
  */
 static int mcast_parse_group(struct mcast_priv *p, const char *group)
 {
+	struct netbe_addr a;
 	bool is_mcast;
 	int err;
 
 	if (!group)
 		return netbe_errf(-EINVAL, "mcast: group= is missing - e.g. mcast:group=230.0.0.1:6100,local=127.0.0.1");
-	err = dgram_io_parse_inet("mcast", "group", group, AF_UNSPEC, false, 1,
-				  &p->group, &p->group_len);
+	err = netbe_addr_parse_key("mcast", "group", group, NETBE_ADDR_NAMES, 0, &a);
 	if (err)
 		return err;
+	p->group = a.ss;
+	p->group_len = a.len;
 	if (p->group.ss_family == AF_INET)
 		is_mcast = IN_MULTICAST(ntohl(((struct sockaddr_in *)&p->group)->sin_addr.s_addr));
 	else

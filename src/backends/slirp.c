@@ -69,6 +69,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -77,6 +78,7 @@
 
 #include <slirp/libslirp.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "clock.h"
 #include "iov.h"
@@ -800,54 +802,24 @@ static const SlirpCb sl_callbacks = {
 /* hostfwd= parsing                                                         */
 /* ------------------------------------------------------------------------ */
 
-/** sl_parse_port() - @s (@len chars) as a port 1..65535.
- * Return: the port, or -1 when it is not one. */
-static int sl_parse_port(const char *s, size_t len)
-{
-	int port = 0;
-	size_t i;
-
-	if (!len || len > 5)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		port = port * 10 + (s[i] - '0');
-	}
-	return port >= 1 && port <= 65535 ? port : -1;
-}
-
-/** sl_parse_addr() - @s (@len chars) as a dotted IPv4 address, @def when
- * empty. Return: true when valid. */
-static bool sl_parse_addr(const char *s, size_t len, const char *def,
-			  struct in_addr *out)
-{
-	char buf[INET_ADDRSTRLEN];
-
-	if (!len)
-		return inet_pton(AF_INET, def, out) == 1;
-	if (len >= sizeof(buf))
-		return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return inet_pton(AF_INET, buf, out) == 1;
-}
-
-/** sl_parse_endpoint() - "[ADDR]:PORT" in @s (@len chars).
- * Return: NULL, or what is wrong with it. */
+/** sl_parse_endpoint() - "[ADDR]:PORT" in @s (@len chars) by the address
+ * grammar, IPv4 only, ADDR @def when empty.
+ * Return: NULL, or what is wrong with it (in @why or a literal). */
 static const char *sl_parse_endpoint(const char *s, size_t len, const char *def,
-				     struct in_addr *addr, int *port)
+				     struct in_addr *addr, int *port,
+				     char *why, size_t whylen)
 {
-	const char *colon = memchr(s, ':', len);
+	char text[64];
+	struct netbe_addr a;
 
-	if (!colon)
-		return "missing ':' before the port";
-	if (memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)))
-		return "IPv6 addresses are not supported";
-	if (!sl_parse_addr(s, (size_t)(colon - s), def, addr))
-		return "bad IPv4 address";
-	*port = sl_parse_port(colon + 1, len - (size_t)(colon + 1 - s));
-	return *port < 0 ? "bad port (1..65535)" : NULL;
+	if (len + strlen(def) >= sizeof(text))
+		return "address too long";
+	snprintf(text, sizeof(text), "%s%.*s", len && *s == ':' ? def : "", (int)len, s);
+	if (netbe_addr_parse(text, NETBE_ADDR_V4, 0, &a, why, whylen))
+		return why;
+	*addr = ((struct sockaddr_in *)&a.ss)->sin_addr;
+	*port = netbe_addr_port((struct sockaddr *)&a.ss);
+	return NULL;
 }
 
 /** sl_fwd_check_guest() - Return: NULL when @a is a guest address of the
@@ -870,6 +842,7 @@ static const char *sl_fwd_check_guest(struct in_addr a)
 static int sl_parse_fwd(const char *v, struct sl_fwd *f)
 {
 	const char *colon = strchr(v, ':'), *dash, *why;
+	char buf[256];
 	size_t plen;
 
 	memset(f, 0, sizeof(*f));
@@ -890,10 +863,11 @@ static int sl_parse_fwd(const char *v, struct sl_fwd *f)
 		goto bad;
 	}
 	why = sl_parse_endpoint(colon + 1, (size_t)(dash - colon - 1),
-				SL_FWD_HOST_DEFAULT, &f->host_addr, &f->host_port);
+				SL_FWD_HOST_DEFAULT, &f->host_addr, &f->host_port,
+				buf, sizeof(buf));
 	if (!why)
 		why = sl_parse_endpoint(dash + 1, strlen(dash + 1), SL_DHCP_START,
-					&f->guest_addr, &f->guest_port);
+					&f->guest_addr, &f->guest_port, buf, sizeof(buf));
 	if (!why)
 		why = sl_fwd_check_guest(f->guest_addr);
 	if (!why)

@@ -65,10 +65,8 @@
  * (watch and timer callbacks, and recv(), which frontends call from the rx
  * callback), which is also the only user of the reassembly buffer.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -83,6 +81,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "iov.h"
 #include "log.h"
@@ -174,122 +173,28 @@ static uint32_t get_be32(const uint8_t *p)
 /* ------------------------------------------------------------------------ */
 
 /**
- * stream_parse_unix() - ADDR is a unix socket path
- * Return: 0, or -EINVAL when it does not fit in sun_path.
- */
-static int stream_parse_unix(const char *key, const char *s,
-			     struct stream_addr *a)
-{
-	struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
-
-	if (strlen(s) >= sizeof(un->sun_path))
-		return netbe_errf(-EINVAL, "stream: %s=%s: a unix socket path has at most %zu characters - use a shorter path",
-				  key, s, sizeof(un->sun_path) - 1);
-	un->sun_family = AF_UNIX;
-	memcpy(un->sun_path, s, strlen(s) + 1);
-	a->len = (socklen_t)sizeof(*un);
-	a->is_unix = true;
-	return 0;
-}
-
-/**
- * stream_split_host() - split HOST:PORT or [V6]:PORT into @host and @port
- * Return: 0, or -EINVAL with a message naming the key.
- */
-static int stream_split_host(const char *key, const char *s, char *host,
-			     size_t host_len, const char **port)
-{
-	const char *h = s, *end, *colon;
-
-	if (*s == '[') {
-		h = s + 1;
-		end = strchr(h, ']');
-		if (!end || end[1] != ':')
-			return netbe_errf(-EINVAL, "stream: %s=%s: an IPv6 address is written [V6]:PORT, e.g. [::1]:4444",
-					  key, s);
-		colon = end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return netbe_errf(-EINVAL, "stream: %s=%s: no port - use HOST:PORT, [V6]:PORT, or a unix socket PATH (containing '/')",
-					  key, s);
-		end = colon;
-		if (memchr(s, ':', (size_t)(colon - s)))
-			return netbe_errf(-EINVAL, "stream: %s=%s: put an IPv6 address in brackets: [V6]:PORT",
-					  key, s);
-	}
-	if ((size_t)(end - h) >= host_len)
-		return netbe_errf(-EINVAL, "stream: %s=%s: host name too long", key, s);
-	memcpy(host, h, (size_t)(end - h));
-	host[end - h] = '\0';
-	*port = colon + 1;
-	return 0;
-}
-
-/**
- * stream_parse_port() - a decimal port 1..65535
- * Return: the port, or -EINVAL with a message naming the key.
- */
-static int stream_parse_port(const char *key, const char *s, const char *port)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(port, &end, 10);
-	if (*port < '0' || *port > '9' || *end || errno || v < 1 || v > 65535)
-		return netbe_errf(-EINVAL, "stream: %s=%s: bad port '%s' - expected a number from 1 to 65535",
-				  key, s, port);
-	return (int)v;
-}
-
-/**
- * stream_parse_inet() - ADDR is HOST:PORT or [V6]:PORT; an empty HOST means
- * every IPv4 address (listen only)
- * Return: 0, or -EINVAL with a message naming the key.
- */
-static int stream_parse_inet(const char *key, const char *s, bool listening,
-			     struct stream_addr *a)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	char host[NI_MAXHOST];
-	const char *port = NULL;
-	int err, pnum;
-
-	err = stream_split_host(key, s, host, sizeof(host), &port);
-	if (err)
-		return err;
-	pnum = stream_parse_port(key, s, port);
-	if (pnum < 0)
-		return pnum;
-	if (!*host && !listening)
-		return netbe_errf(-EINVAL, "stream: %s=%s: no host - use HOST:PORT, e.g. 127.0.0.1:%d",
-				  key, s, pnum);
-	hints.ai_flags = *host ? 0 : AI_PASSIVE;
-	hints.ai_family = *host ? AF_UNSPEC : AF_INET;
-	err = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-	if (err)
-		return netbe_errf(-EINVAL, "stream: %s=%s: cannot resolve '%s': %s - use a numeric address",
-				  key, s, host, gai_strerror(err));
-	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
-	a->len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
-/**
- * stream_parse_addr() - parse the value of @key: a unix PATH when it holds
- * '/', else HOST:PORT or [V6]:PORT
+ * stream_parse_addr() - parse the value of @key by the address grammar
+ * (core/addr.h): a unix PATH when it holds '/', else HOST:PORT or
+ * [V6]:PORT, where an empty HOST means every IPv4 address when @listening
  * Return: 0, or -EINVAL with a message naming the key.
  */
 static int stream_parse_addr(const char *key, const char *s, bool listening,
 			     struct stream_addr *a)
 {
+	unsigned flags = NETBE_ADDR_NAMES | NETBE_ADDR_UNIX |
+			 (listening ? NETBE_ADDR_ANY : 0);
+	struct netbe_addr na;
+	int err;
+
 	memset(a, 0, sizeof(*a));
 	snprintf(a->text, sizeof(a->text), "%s", s);
-	if (strchr(s, '/'))
-		return stream_parse_unix(key, s, a);
-	return stream_parse_inet(key, s, listening, a);
+	err = netbe_addr_parse_key("stream", key, s, flags, 0, &na);
+	if (err)
+		return err;
+	a->ss = na.ss;
+	a->len = na.len;
+	a->is_unix = na.ss.ss_family == AF_UNIX;
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -373,21 +278,11 @@ static const char *stream_peer_name(struct stream_priv *p, int fd, char *buf,
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
 
-	if (p->addr.is_unix || getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+	if (p->addr.is_unix || getpeername(fd, (struct sockaddr *)&ss, &sl))
 		snprintf(buf, len, "a local process");
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, ntohs(s4->sin_port));
-	}
+	else
+		netbe_addr_format((struct sockaddr *)&ss, sl, buf, len);
 	return buf;
 }
 

@@ -37,7 +37,6 @@
  * UDP_SEGMENT datagram (tx_merge()); UDP GRO on receive is not used yet
  * (doc/vxlan.md).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
@@ -53,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "clock.h"
 #include "iov.h"
@@ -69,7 +69,6 @@
 #define VXLAN_SOCKBUF (4 << 20)
 #define VXLAN_UDP4_PAYLOAD_MAX 65507
 #define VXLAN_UDP6_PAYLOAD_MAX 65527
-#define VXLAN_ADDR_STRLEN (INET6_ADDRSTRLEN + IF_NAMESIZE + 16)
 #define VXLAN_GSO_SEGS 64                /* frames per UDP_SEGMENT datagram */
 #define VXLAN_GSO_BYTES 65000            /* UDP payload per such datagram */
 
@@ -117,26 +116,11 @@ static socklen_t vxlan_addr_len(const union vxlan_addr *a)
 	return a->sa.sa_family == AF_INET ? sizeof(a->in) : sizeof(a->in6);
 }
 
-/** vxlan_addr_port() - @a's port in host order. */
-static uint16_t vxlan_addr_port(const union vxlan_addr *a)
-{
-	return ntohs(a->sa.sa_family == AF_INET ? a->in.sin_port : a->in6.sin6_port);
-}
-
 /** vxlan_addr_str() - "10.0.0.1:4789" or "[fd00::1]:4789" into @buf.
  * Return: @buf. */
 static const char *vxlan_addr_str(const union vxlan_addr *a, char *buf, size_t len)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	if (a->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &a->in.sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, vxlan_addr_port(a));
-	} else {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, vxlan_addr_port(a));
-	}
-	return buf;
+	return netbe_addr_format(&a->sa, vxlan_addr_len(a), buf, len);
 }
 
 /** vxlan_addr_is_multicast() - Return: true for a multicast address. */
@@ -156,100 +140,23 @@ static bool vxlan_addr_is_any(const union vxlan_addr *a)
 }
 
 /**
- * vxlan_split_host_port() - split "HOST", "HOST:PORT", "[V6]", "[V6]:PORT"
- * or a bare IPv6 address into @host and @port (NULL when absent)
- * Return: 0, or -EINVAL when the brackets do not close.
- */
-static int vxlan_split_host_port(char *s, char **host, char **port)
-{
-	char *colon;
-
-	*port = NULL;
-	if (*s == '[') {
-		char *end = strchr(s, ']');
-
-		if (!end || (end[1] && end[1] != ':'))
-			return -EINVAL;
-		*end = '\0';
-		*host = s + 1;
-		if (end[1])
-			*port = end + 2;
-		return 0;
-	}
-	*host = s;
-	colon = strchr(s, ':');
-	if (colon && !strchr(colon + 1, ':')) {
-		*colon = '\0';
-		*port = colon + 1;
-	}
-	return 0;
-}
-
-/** vxlan_parse_port() - @s as a port 1..65535. Return: it, or 0 if bad. */
-static uint16_t vxlan_parse_port(const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	if (!*s || *s < '0' || *s > '9')
-		return 0;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < 1 || v > 65535)
-		return 0;
-	return (uint16_t)v;
-}
-
-/**
- * vxlan_parse_host() - a numeric IPv4 or IPv6 address (dotted quad only,
- * no legacy forms), an IPv6 one optionally with "%IFNAME" or "%INDEX"
- * Return: true with *@out's family and address set.
- */
-static bool vxlan_parse_host(char *host, union vxlan_addr *out)
-{
-	char *scope = strchr(host, '%');
-
-	memset(out, 0, sizeof(*out));
-	if (!scope && inet_pton(AF_INET, host, &out->in.sin_addr) == 1) {
-		out->in.sin_family = AF_INET;
-		return true;
-	}
-	if (scope)
-		*scope++ = '\0';
-	if (inet_pton(AF_INET6, host, &out->in6.sin6_addr) != 1)
-		return false;
-	out->in6.sin6_family = AF_INET6;
-	if (!scope)
-		return true;
-	out->in6.sin6_scope_id = if_nametoindex(scope);
-	if (!out->in6.sin6_scope_id && *scope >= '1' && *scope <= '9')
-		out->in6.sin6_scope_id = (uint32_t)strtoul(scope, NULL, 10);
-	return out->in6.sin6_scope_id != 0;
-}
-
-/**
- * vxlan_parse_addr() - the value @s of @key as ADDR[:PORT] (IPv6 in
- * brackets when a port follows; "fe80::1%eth0" scopes work)
+ * vxlan_parse_addr() - the value @s of @key as ADDR[:PORT] by the address
+ * grammar (core/addr.h): numeric, IPv6 in brackets when a port follows,
+ * "fe80::1%eth0" scopes work
  * @def_port: the port when none is given
  * Return: 0 with *@out set, or -EINVAL with a message naming the key.
  */
 static int vxlan_parse_addr(const char *key, const char *s, uint16_t def_port,
 			    union vxlan_addr *out)
 {
-	char buf[VXLAN_ADDR_STRLEN], *host, *port;
-	uint16_t portnum = def_port;
+	struct netbe_addr a;
+	int err = netbe_addr_parse_key("vxlan", key, s, NETBE_ADDR_PORT_OPT,
+				       def_port, &a);
 
-	if (strlen(s) >= sizeof(buf) || vxlan_split_host_port(strcpy(buf, s), &host, &port) ||
-	    !vxlan_parse_host(host, out))
-		return netbe_errf(-EINVAL, "vxlan: %s=%s is not a numeric address - use ADDR[:PORT]: 10.0.0.1, 10.0.0.1:4789, fd00::1, [fd00::1]:4789 or fe80::1%%eth0",
-				  key, s);
-	if (port && !(portnum = vxlan_parse_port(port)))
-		return netbe_errf(-EINVAL, "vxlan: %s=%s has a bad port - use 1..65535, as in %s=10.0.0.1:4789",
-				  key, s, key);
-	if (out->sa.sa_family == AF_INET)
-		out->in.sin_port = htons(portnum);
-	else
-		out->in6.sin6_port = htons(portnum);
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, &a.ss, a.len);
 	return 0;
 }
 
@@ -450,7 +357,7 @@ static int vxlan_join_group6(int fd, const struct vxlan_conf *c)
 static int vxlan_bind(int fd, const struct vxlan_conf *c)
 {
 	union vxlan_addr a = c->local;
-	char s[VXLAN_ADDR_STRLEN];
+	char s[NETBE_ADDR_STRLEN];
 	int err;
 
 	if (c->has_group) {
@@ -478,7 +385,7 @@ static int vxlan_socket(const struct vxlan_conf *c)
 {
 	int family = c->local.sa.sa_family;
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	char g[VXLAN_ADDR_STRLEN];
+	char g[NETBE_ADDR_STRLEN];
 	int err = 0;
 
 	if (fd < 0)
@@ -525,7 +432,7 @@ static int vxlan_open(struct netbe *be, const struct netbe_spec *spec)
 {
 	struct vxlan_priv *p = netbe_priv(be);
 	struct vxlan_conf c = { 0 };
-	char l[VXLAN_ADDR_STRLEN];
+	char l[NETBE_ADDR_STRLEN];
 	int err;
 
 	p->fd = -1;

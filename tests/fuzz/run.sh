@@ -37,7 +37,7 @@ ninja -C "$BUILD" >/dev/null || { echo "fuzz: build failed"; exit 1; }
 declare -A FLAGS=(
   [offload]="-max_len=70000" [core]="-max_len=70000" [stream]="-max_len=140000"
   [vxlan]="-max_len=70000" [dgram]="-max_len=140000" [slirp]="-max_len=70000"
-  [ipfrag]="-max_len=140000" [vring]="-max_len=140000" [spec]="-max_len=512" [guestproto]="-max_len=2000" [rings]="-max_len=70000" [vhu-msg]="-max_len=400"
+  [ipfrag]="-max_len=140000" [vring]="-max_len=140000" [spec]="-max_len=512" [addr]="-max_len=300" [guestproto]="-max_len=2000" [rings]="-max_len=70000" [vhu-msg]="-max_len=400"
   [vdev]="-max_len=300000" [vhu-server]="-max_len=4096"
 )
 NETNS_TARGETS=" slirp "

@@ -302,7 +302,7 @@ static void spec_errors(void)
 	expect_spec_error("dgram:local=127.0.0.1:x,remote=127.0.0.1:5001", "port 'x'");
 	expect_spec_error("dgram:local=127.0.0.1:5000,remote=:5001", "no host");
 	expect_spec_error("dgram:local=127.0.0.1:5000,remote=::1:5001", "brackets");
-	expect_spec_error("dgram:local=[::1:5000,remote=[::1]:5001", "[ADDR]:PORT");
+	expect_spec_error("dgram:local=[::1:5000,remote=[::1]:5001", "[V6]:PORT");
 	expect_spec_error("dgram:local=[::1]:5000,remote=127.0.0.1:5001", "IPv4");
 	expect_spec_error("dgram:local=/tmp/x.sock,remote=127.0.0.1:5001", "both");
 	expect_spec_error("dgram:local=127.0.0.1:5000,remote=230.0.0.1:5001", "mcast:");
