@@ -83,6 +83,7 @@
 
 #include "addr.h"
 #include "backend.h"
+#include "bytes.h"
 #include "iov.h"
 #include "log.h"
 #include "spec.h"
@@ -151,22 +152,6 @@ static const struct netbe_key stream_keys[] = {
 		  "there is no peer (default: fail instead)" },
 	{ .name = NULL }
 };
-
-/** put_be32() - store @v big-endian at @p. Return: nothing. */
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/** get_be32() - the big-endian number at @p. Return: its value. */
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 /* ------------------------------------------------------------------------ */
 /* Addresses                                                                */
@@ -938,7 +923,7 @@ static int stream_parse_one(struct netbe *be, struct netbe_xfer *x)
 
 	if (avail < STREAM_LEN_BYTES)
 		return 0;
-	len = get_be32(p->rbuf + p->rhead);
+	len = nb_get_be32(p->rbuf + p->rhead);
 	if (len == 0 || len > be->rx_max) {
 		NB_LOG_RL(NETBE_LOG_WARN, "stream %s: peer sent a frame length of %u (valid: 1 to %zu) - not netbe/QEMU/passt framing; resetting the connection",
 			  p->addr.text, len, be->rx_max);
@@ -965,7 +950,7 @@ static bool stream_frame_buffered(struct netbe *be)
 
 	if (avail < STREAM_LEN_BYTES)
 		return false;
-	len = get_be32(p->rbuf + p->rhead);
+	len = nb_get_be32(p->rbuf + p->rhead);
 	return len == 0 || len > be->rx_max || avail - STREAM_LEN_BYTES >= len;
 }
 
@@ -1118,7 +1103,7 @@ static int stream_build_iov(struct netbe *be, struct netbe_xfer *x,
 	for (i = 0; i < n && i < NETBE_BURST; i++) {
 		if (used + 1 + x[i].iovcnt > STREAM_IOV_MAX || x[i].len > be->tx_max)
 			break;
-		put_be32(p->tx_len[i], (uint32_t)x[i].len);
+		nb_put_be32(p->tx_len[i], (uint32_t)x[i].len);
 		p->tx_iov[used].iov_base = p->tx_len[i];
 		p->tx_iov[used++].iov_len = STREAM_LEN_BYTES;
 		for (k = 0; k < x[i].iovcnt; k++)
@@ -1139,7 +1124,7 @@ static void stream_keep_rest(struct stream_priv *p, const struct netbe_xfer *x,
 	uint8_t prefix[STREAM_LEN_BYTES];
 	size_t total = STREAM_LEN_BYTES + x->len, off = 0;
 
-	put_be32(prefix, (uint32_t)x->len);
+	nb_put_be32(prefix, (uint32_t)x->len);
 	if (sent < STREAM_LEN_BYTES) {
 		off = STREAM_LEN_BYTES - sent;
 		memcpy(p->rem, prefix + sent, off);
