@@ -120,6 +120,7 @@ struct vhu_queue {
 struct vhu_map {
 	void *base;
 	size_t len;
+	bool sealed;           /* the file cannot shrink under the mapping */
 };
 
 struct netbe_vhost_user {
@@ -296,8 +297,27 @@ static void vhu_unmap(struct vhu_map *maps, unsigned n)
 }
 
 /**
+ * vhu_seal_shrink() - keep the frontend from shrinking a region's file
+ * under the mapping (a guest access past the new end would raise SIGBUS
+ * in netbe): F_SEAL_SHRINK, which a memfd created with sealing allowed
+ * takes from anyone holding it (QEMU's memory-backend-memfd does by
+ * default); growing stays allowed. Sealed before the size is checked, so
+ * the check cannot be raced.
+ * Return: true when the file cannot shrink any more.
+ */
+static bool vhu_seal_shrink(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals >= 0 && (seals & F_SEAL_SHRINK))
+		return true;
+	return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0;
+}
+
+/**
  * vhu_map_region() - map region @r from @fd (offset 0, mmap_offset + size
- * bytes) after checking the file is that long
+ * bytes) after sealing it against shrinking where it can be (m->sealed)
+ * and checking the file is that long
  * Return: 0 with @m filled, or -EINVAL / the errno of fstat() or mmap().
  */
 static int vhu_map_region(int fd, const struct vhu_mem_region *r,
@@ -307,6 +327,7 @@ static int vhu_map_region(int fd, const struct vhu_mem_region *r,
 	struct stat st;
 	void *p;
 
+	m->sealed = vhu_seal_shrink(fd);
 	if (fstat(fd, &st))
 		return -errno;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < len || len > SIZE_MAX)
@@ -520,6 +541,20 @@ static int h_reset(struct netbe_vhost_user *vu, struct vhu_msg *reply)
 
 /** h_set_mem_table() - map the new regions, hand them to the device, then
  * unmap the old ones. Return: 0, or a negative errno (old table kept). */
+/** vhu_warn_unsealed() - say once per table when guest memory could shrink
+ * under netbe (hugetlbfs, tmpfs, a memfd without sealing). */
+static void vhu_warn_unsealed(const struct netbe_vhost_user *vu,
+			      const struct vhu_map *maps, unsigned n)
+{
+	unsigned i, open = 0;
+
+	for (i = 0; i < n; i++)
+		open += !maps[i].sealed;
+	if (open)
+		nb_warn("vhost-user %s: %u of %u guest memory regions cannot be sealed against shrinking - a frontend that shrinks them can crash netbe; use a memfd with sealing (QEMU: memory-backend-memfd, seal=on)",
+			vu->addr.sun_path, open, n);
+}
+
 static int h_set_mem_table(struct netbe_vhost_user *vu, struct vhu_msg *reply)
 {
 	const struct vhu_mem *m = &vu->rx.p.mem;
@@ -547,6 +582,7 @@ static int h_set_mem_table(struct netbe_vhost_user *vu, struct vhu_msg *reply)
 		vhu_unmap(maps, m->nregions);
 		return vhu_refuse(vu, err, "the device refused the memory table");
 	}
+	vhu_warn_unsealed(vu, maps, m->nregions);
 	vhu_unmap(vu->maps, VHU_MEM_REGIONS_MAX);
 	memcpy(vu->maps, maps, sizeof(maps));
 	vu->mem = *m;

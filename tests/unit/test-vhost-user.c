@@ -249,11 +249,12 @@ static uint64_t g_uaddr(struct guest *g, uint64_t gpa)
 	return (uint64_t)(uintptr_t)g_ptr(g, gpa);
 }
 
-/* Make guest memory and the eventfds. Return: 0 or -1. */
-static int guest_init(struct guest *g)
+/* Make guest memory (a memfd created with @memfd_flags) and the
+ * eventfds. Return: 0 or -1. */
+static int guest_init_flags(struct guest *g, unsigned memfd_flags)
 {
 	memset(g, 0, sizeof(*g));
-	g->memfd = memfd_create("guest", MFD_CLOEXEC);
+	g->memfd = memfd_create("guest", MFD_CLOEXEC | memfd_flags);
 	if (g->memfd < 0 || ftruncate(g->memfd, MEM_SIZE))
 		return -1;
 	g->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
@@ -268,6 +269,12 @@ static int guest_init(struct guest *g)
 		g->call[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	}
 	return 0;
+}
+
+/* Make guest memory without sealing and the eventfds. Return: 0 or -1. */
+static int guest_init(struct guest *g)
+{
+	return guest_init_flags(g, 0);
 }
 
 /* Free guest memory and the eventfds. */
@@ -782,6 +789,33 @@ static void test_no_fd_leak(void)
 	CHECK_EQ(count_fds(), fds_start);
 }
 
+/* A frontend that shrinks guest memory under netbe would make the next
+ * guest access fault (SIGBUS): memory that can be sealed is sealed
+ * against shrinking once it is mapped. */
+static void test_memory_sealed(void)
+{
+	struct guest g;
+	int fd;
+
+	CHECK_EQ(guest_init_flags(&g, MFD_ALLOW_SEALING), 0);
+	fd = fe_connect();
+	CHECK(fd >= 0);
+	fe_get_u64(fd, VHU_GET_FEATURES);
+	CHECK_EQ(fe_set_u64(fd, VHU_SET_PROTOCOL_FEATURES, VHU_VERSION, VHU_PF_REPLY_ACK, NULL, 0), 0);
+	CHECK_EQ(fe_set_u64(fd, VHU_SET_FEATURES, VHU_VERSION | VHU_FLAG_NEED_REPLY,
+			    NETBE_F_VERSION_1, NULL, 0), 0);
+	CHECK_EQ(fe_ack(fd, VHU_SET_FEATURES), 0);
+	CHECK(ftruncate(g.memfd, MEM_SIZE / 2) == 0 && ftruncate(g.memfd, MEM_SIZE) == 0);
+	CHECK_EQ(fe_mem_table(fd, &g, VHU_VERSION | VHU_FLAG_NEED_REPLY), 0);
+	CHECK_EQ(fe_ack(fd, VHU_SET_MEM_TABLE), 0);
+	CHECK(fcntl(g.memfd, F_GET_SEALS) & F_SEAL_SHRINK);
+	CHECK(ftruncate(g.memfd, MEM_SIZE / 2) < 0 && errno == EPERM);
+	CHECK(ftruncate(g.memfd, MEM_SIZE * 2) == 0);     /* growing is fine */
+	close(fd);
+	CHECK(wait_connected(vu, 0));
+	guest_fini(&g);
+}
+
 int main(void)
 {
 	snprintf(path, sizeof(path), "/tmp/netbe-vhu-test-%d.sock", (int)getpid());
@@ -797,6 +831,7 @@ int main(void)
 		return harness_done();
 	RUN(test_handshake);
 	RUN(test_datapath);
+	RUN(test_memory_sealed);
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		RUN_CASE(bad_cases[i].name, run_bad, &bad_cases[i]);
 	RUN(test_second_frontend);
