@@ -294,10 +294,7 @@ wait_for_sock() {
 }
 
 ns_create "$NS" || fail_all "cannot create namespace $NS" "${TESTS[@]}"
-if ! "$HERE/guest/build-guest.sh" "$GUEST" >"$WORK/build.log" 2>&1; then
-	diag "$WORK/build.log"
-	fail_all "no guest: $(tail -n 1 "$WORK/build.log")" "${TESTS[@]}"
-fi
+guest_build "$GUEST" "$WORK/build.log" "${TESTS[@]}"
 i=1
 for c in "${CASES[@]}"; do
 	run_case $i "$c"
