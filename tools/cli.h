@@ -22,8 +22,5 @@ void cli_print_stats(const char *label, const char *spec, struct netbe *be);
 int cli_parse_uint(const char *cmd, const char *opt, const char *arg, long min,
 		   long max, const char *unit, unsigned *out);
 int cli_parse_mac(const char *cmd, const char *arg, uint8_t mac[6]);
-void cli_stop_on_signals(struct netbe_epoll *ep);
-int cli_every(struct netbe_epoll *ep, unsigned seconds, netbe_timer_fn fn,
-	      void *opaque);
 
 #endif /* NETBE_CLI_H */

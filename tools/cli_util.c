@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cli_util.c - what several subcommands do the same way: a handle's
- * counters on one line, a bounded number option, a MAC address, a periodic
- * timer, SIGINT/SIGTERM ending the loop.
+ * cli_util.c - what several subcommands print and parse the same way:
+ * a handle's counters on one line, a bounded number option, a MAC address.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -67,44 +65,4 @@ int cli_parse_mac(const char *cmd, const char *arg, uint8_t mac[6])
 	for (i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];
 	return 0;
-}
-
-static struct netbe_epoll *signal_loop;
-
-/* SIGINT/SIGTERM: stop the loop (async-signal-safe). */
-static void on_signal(int sig)
-{
-	(void)sig;
-	if (signal_loop)
-		netbe_epoll_stop(signal_loop);
-}
-
-/** cli_stop_on_signals() - make SIGINT/SIGTERM stop @ep's run (NULL: no
- * loop any more) and ignore SIGPIPE. */
-void cli_stop_on_signals(struct netbe_epoll *ep)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	signal_loop = ep;
-	if (!ep)
-		return;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-/** cli_every() - call @fn(@opaque) from @ep every @seconds; 0 seconds is
- * no timer. Return: 0 or the loop's negative errno. */
-int cli_every(struct netbe_epoll *ep, unsigned seconds, netbe_timer_fn fn,
-	      void *opaque)
-{
-	const struct netbe_loop *l = netbe_epoll_loop(ep);
-	uint64_t ns = (uint64_t)seconds * 1000000000ULL;
-	void *t = NULL;
-	int err;
-
-	if (!seconds)
-		return 0;
-	err = l->ops->timer_add(l->loop, fn, opaque, &t);
-	return err ? err : l->ops->timer_mod(l->loop, t, ns, ns);
 }

@@ -12,6 +12,7 @@
  * latency.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -24,6 +25,16 @@ struct patch {
 	struct cable *cable;
 	const char *spec_a, *spec_b;
 };
+
+static struct netbe_epoll *signal_loop;
+
+/* SIGINT/SIGTERM: stop the loop; patch_run() then prints the counters. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (signal_loop)
+		netbe_epoll_stop(signal_loop);
+}
 
 /* Print both handles' counters. */
 static void print_ends(struct patch *p)
@@ -52,13 +63,30 @@ static void on_stats_timer(void *opaque)
 	print_ends(opaque);
 }
 
+/* Arm the periodic --stats timer. Return: the timer handle or NULL. */
+static void *stats_timer(struct patch *p, unsigned seconds)
+{
+	const struct netbe_loop *l = netbe_epoll_loop(p->ep);
+	uint64_t ns = (uint64_t)seconds * 1000000000ULL;
+	void *t = NULL;
+
+	if (!seconds || l->ops->timer_add(l->loop, on_stats_timer, p, &t))
+		return NULL;
+	l->ops->timer_mod(l->loop, t, ns, ns);
+	return t;
+}
+
 /* Run the cable until a signal or a failure. Return: the exit code. */
 static int patch_run(struct patch *p, unsigned stats, unsigned busy_us)
 {
+	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
 
-	cli_stop_on_signals(p->ep);
-	cli_every(p->ep, stats, on_stats_timer, p);
+	signal_loop = p->ep;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	stats_timer(p, stats);
 	netbe_epoll_set_busy_poll(p->ep, busy_us);
 	printf("patch: offloads A 0x%llx B 0x%llx, header %zu bytes\n",
 	       (unsigned long long)cable_features(p->cable, false),
@@ -70,7 +98,7 @@ static int patch_run(struct patch *p, unsigned stats, unsigned busy_us)
 	ret = netbe_epoll_run(p->ep) < 0 || cable_failed(p->cable);
 	print_ends(p);
 	print_flows(p);
-	cli_stop_on_signals(NULL);
+	signal_loop = NULL;
 	return ret;
 }
 

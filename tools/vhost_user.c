@@ -11,6 +11,7 @@
  * the device. --stats prints them periodically too.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -25,6 +26,16 @@ struct vhu_cli {
 	struct netbe_epoll *ep;
 	struct netbe_vhost_user *vu;
 };
+
+static struct netbe_epoll *signal_loop;
+
+/* SIGINT/SIGTERM: stop the loop; the counters are printed after it. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (signal_loop)
+		netbe_epoll_stop(signal_loop);
+}
 
 /* Print the device's own counters on one line. */
 static void print_device(struct netbe_vdev *dev)
@@ -61,13 +72,31 @@ static void on_stats_timer(void *opaque)
 	print_all(opaque);
 }
 
+/* Arm the periodic --stats timer. Return: 0 or a negative errno. */
+static int stats_timer(struct vhu_cli *c)
+{
+	const struct netbe_loop *l = netbe_epoll_loop(c->ep);
+	uint64_t ns = (uint64_t)c->stats * 1000000000ULL;
+	void *t = NULL;
+	int err;
+
+	if (!c->stats)
+		return 0;
+	err = l->ops->timer_add(l->loop, on_stats_timer, c, &t);
+	return err ? err : l->ops->timer_mod(l->loop, t, ns, ns);
+}
+
 /* Serve until a signal. Return: the exit code. */
 static int vhu_run(struct vhu_cli *c)
 {
+	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
 
-	cli_stop_on_signals(c->ep);
-	if (cli_every(c->ep, c->stats, on_stats_timer, c))
+	signal_loop = c->ep;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (stats_timer(c))
 		return 1;
 	netbe_epoll_set_busy_poll(c->ep, c->params.dev.poll_us);
 	printf("vhost-user: ready on %s (%s)\n", c->params.socket_path,
@@ -75,7 +104,7 @@ static int vhu_run(struct vhu_cli *c)
 	fflush(stdout);
 	ret = netbe_epoll_run(c->ep) < 0;
 	print_all(c);
-	cli_stop_on_signals(NULL);
+	signal_loop = NULL;
 	return ret;
 }
 

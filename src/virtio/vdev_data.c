@@ -137,22 +137,27 @@ static int rx_iov_build(struct vdev_pair *pr, int k)
 }
 
 /** rx_complete() - return the chains that hold the @n bytes received into
- * the held chains (@cnt segments) and, with MRG_RXBUF, say how many in the
- * header; the others stay held. The guest sees neither before the flush. */
+ * the first @k held chains; the others stay held. */
 static void rx_complete(struct vdev_pair *pr, int cnt, size_t n)
 {
 	uint16_t num_buffers;
-	unsigned used;
+	unsigned used = 0;
 	size_t left = n, part;
 
-	for (used = 0; used < pr->nheld && (left || !used); used++) {
+	while (used < pr->nheld && (left || !used)) {
 		part = left < pr->held[used].len ? left : pr->held[used].len;
-		vring_push(&pr->rxq.vr, pr->held[used].head, (uint32_t)part);
 		left -= part;
+		used++;
 	}
 	if (pr->dev->features & NETBE_F_MRG_RXBUF) {
 		num_buffers = htole16((uint16_t)used);
 		iov_from_buf(pr->rx_iov, cnt, VDEV_NUM_BUFFERS_OFF, &num_buffers, 2);
+	}
+	left = n;
+	for (unsigned i = 0; i < used; i++) {
+		part = left < pr->held[i].len ? left : pr->held[i].len;
+		vring_push(&pr->rxq.vr, pr->held[i].head, (uint32_t)part);
+		left -= part;
 	}
 	pr->nheld -= used;
 	memmove(pr->held, pr->held + used, pr->nheld * sizeof(pr->held[0]));
@@ -261,12 +266,16 @@ static void tx_note_source(struct vdev_pair *pr, unsigned n, const struct vring_
  * their data had the time of the whole burst's pops to arrive in cache. */
 static void tx_copy_sources(struct vdev_pair *pr)
 {
-	unsigned n;
+	unsigned n, i;
+	uint8_t *to;
 
-	for (n = 0; n < pr->tx_pending; n++)
-		if (pr->tx_src[n].nseg)
-			iov_to_buf(pr->tx_src[n].seg, (int)pr->tx_src[n].nseg, 0,
-				   pr->tx_iov[n].iov_base, pr->tx_iov[n].iov_len);
+	for (n = 0; n < pr->tx_pending; n++) {
+		to = pr->tx_iov[n].iov_base;
+		for (i = 0; i < pr->tx_src[n].nseg; i++) {
+			memcpy(to, pr->tx_src[n].seg[i].iov_base, pr->tx_src[n].seg[i].iov_len);
+			to += pr->tx_src[n].seg[i].iov_len;
+		}
+	}
 }
 
 /** tx_take() - pop the next tx chain and queue it in the burst at @off

@@ -17,11 +17,10 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
 . "$(dirname "$0")/../lib/netns.sh"
-# shellcheck source-path=SCRIPTDIR source=../lib/guest.sh
-. "$(dirname "$0")/../lib/guest.sh"
 
 NETBE=${1:?usage: qemu-vhost-user.sh PATH_TO_NETBE GUEST_DIR}
 GUEST=${2:?usage: qemu-vhost-user.sh PATH_TO_NETBE GUEST_DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
 CASES=("netbe listens" "QEMU listens, netbe connects")
 CHECKS=("netbe ready" "guest boots and configures eth0" "guest pings slirp's gateway"
 	"guest powers off" "netbe saw the frontend come and go"
@@ -36,7 +35,10 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 "$NETBE" list 2>/dev/null | grep -q '^slirp' ||
 	skip_all "netbe built without slirp" "${TESTS[@]}"
 WORK=$(mktemp -d /tmp/nbqemu-vhu-XXXXXX) || fail_all "no work directory" "${TESTS[@]}"
-guest_build "$GUEST" "$WORK/build.log" "${TESTS[@]}"
+if ! "$HERE/guest/build-guest.sh" "$GUEST" >"$WORK/build.log" 2>&1; then
+	diag "$WORK/build.log"
+	fail_all "no guest: $(tail -n 1 "$WORK/build.log")" "${TESTS[@]}"
+fi
 
 # start_qemu CONSOLE CHARDEV: the guest, its NIC on a vhost-user chardev
 start_qemu() {

@@ -33,6 +33,7 @@ set -u
 
 NETBE=${1:?usage: qemu.sh PATH_TO_NETBE GUEST_DIR}
 GUEST=${2:?usage: qemu.sh PATH_TO_NETBE GUEST_DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
 NS=nbqemu-$$
 GUEST_MAC=52:54:00:55:00:02
 PINGS=3
@@ -167,7 +168,10 @@ run_case() {
 }
 
 ns_setup || fail_all "cannot create namespace $NS" "${TESTS[@]}"
-guest_build "$GUEST" "$WORK/build.log" "${TESTS[@]}"
+if ! "$HERE/guest/build-guest.sh" "$GUEST" >"$WORK/build.log" 2>&1; then
+	diag "$WORK/build.log"
+	fail_all "no guest: $(tail -n 1 "$WORK/build.log")" "${TESTS[@]}"
+fi
 i=1
 for c in "${CASES[@]}"; do
 	run_case $i "$c"

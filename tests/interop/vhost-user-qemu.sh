@@ -294,7 +294,10 @@ wait_for_sock() {
 }
 
 ns_create "$NS" || fail_all "cannot create namespace $NS" "${TESTS[@]}"
-guest_build "$GUEST" "$WORK/build.log" "${TESTS[@]}"
+if ! "$HERE/guest/build-guest.sh" "$GUEST" >"$WORK/build.log" 2>&1; then
+	diag "$WORK/build.log"
+	fail_all "no guest: $(tail -n 1 "$WORK/build.log")" "${TESTS[@]}"
+fi
 i=1
 for c in "${CASES[@]}"; do
 	run_case $i "$c"

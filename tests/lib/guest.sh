@@ -36,13 +36,3 @@ ns_pings() {
 powered_off() {
 	grep -aq "^NETBE DONE" "$1" && [ "$2" = 0 ]
 }
-
-# guest_build DIR LOG TEST...: build the interop guest into DIR (cached
-# after the first run), its log in LOG; without it, fail every TEST and exit
-guest_build() {
-	local dir=$1 log=$2
-	shift 2
-	"$(dirname "${BASH_SOURCE[0]}")/../interop/guest/build-guest.sh" "$dir" >"$log" 2>&1 && return 0
-	diag "$log"
-	fail_all "no guest: $(tail -n 1 "$log")" "$@"
-}

@@ -524,6 +524,7 @@ static void test_multiqueue_threads(void)
 	struct netbe_vdev_vring v;
 	struct netbe_stats st;
 	struct netbe_epoll *ep;
+	struct drv_mem mem;
 	pthread_t th[2];
 	struct fx f = { 0 };
 	uint16_t pairs;
@@ -532,12 +533,13 @@ static void test_multiqueue_threads(void)
 	p.opaque = &f;
 	f.ctrl_queue = 4;
 	CHECK_EQ(netbe_epoll_new(&ep), 0);
-	CHECK_EQ(drv_mem_init(&f.mem, MEM_GPA, 1 << 20), 0);
+	CHECK_EQ(drv_mem_init(&mem, MEM_GPA, 1 << 20), 0);
 	CHECK_EQ(netbe_vdev_new(&f.dev, &p, netbe_epoll_loop(ep)), 0);
 	CHECK(netbe_vdev_features(f.dev) & NETBE_F_MQ);
 	CHECK_EQ(netbe_vdev_set_features(f.dev, netbe_vdev_features(f.dev)), 0);
-	r = drv_region(&f.mem);
+	r = drv_region(&mem);
 	CHECK_EQ(netbe_vdev_set_mem(f.dev, &r, 1), 0);
+	f.mem = mem;
 	drv_vq_init(&f.ctrl, &f.mem, 16);
 	v = drv_vring(&f.ctrl);
 	CHECK_EQ(netbe_vdev_set_vring(f.dev, 4, &v), 0);
@@ -565,7 +567,7 @@ static void test_multiqueue_threads(void)
 	}
 	netbe_vdev_free(f.dev);
 	netbe_epoll_free(ep);
-	drv_mem_free(&f.mem);
+	drv_mem_free(&mem);
 }
 
 int main(void)
