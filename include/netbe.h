@@ -271,6 +271,20 @@ NETBE_EXPORT void netbe_close(struct netbe *be);
  */
 NETBE_EXPORT int netbe_link_is_up(struct netbe *be);
 
+/**
+ * netbe_set_link_admin() - the operator's side of the link (QEMU's
+ * set_link): while it is down (@up 0) frames both ways are dropped and
+ * counted (tx_link_down, rx_link_down) and the frontend sees the link down
+ * (netbe_link_is_up(), link_cb). Handles start up. Call from the loop's
+ * thread; link_cb runs from inside this call when the link changes.
+ * Return: 0, or -EINVAL for a NULL handle or @up other than 0 or 1.
+ */
+NETBE_EXPORT int netbe_set_link_admin(struct netbe *be, int up);
+
+/** netbe_get_link_admin() - the operator's side of the link.
+ * Return: 1 up, 0 down, or -EINVAL for a NULL handle. */
+NETBE_EXPORT int netbe_get_link_admin(struct netbe *be);
+
 /** netbe_name() - the backend type of the handle ("tap", "slirp", ...);
  * "" for NULL. */
 NETBE_EXPORT const char *netbe_name(const struct netbe *be);
@@ -386,24 +400,49 @@ enum netbe_drop_reason {
 	NETBE_DROP_TX_FRAGMENT,     /* IP fragment that cannot be reassembled
 				     * (overlap, timeout, too many in flight)
 				     * for a backend that needs whole packets */
+	NETBE_DROP_TX_SPOOFED,      /* source MAC other than the handle's mac= */
+	NETBE_DROP_TX_LINK_DOWN,    /* sent while the operator set the link down */
+	NETBE_DROP_RX_LINK_DOWN,    /* received while the operator set it down */
 	NETBE_DROP__MAX
 };
 
+/* Room for drop reasons in struct netbe_stats: reasons added later take
+ * slots that older programs already have (they read as 0 before). */
+#define NETBE_DROP_SLOTS 64
+
+/*
+ * The handle's counters. The struct grows only at its end: counters added
+ * later are appended after the last field, and new drop reasons take free
+ * slots of drops[]. netbe_stats_read() takes the caller's size, so a program
+ * built against an older or newer header reads the fields both know.
+ * Bytes exclude virtio-net headers.
+ */
 struct netbe_stats {
 	uint64_t tx_frames, tx_bytes;     /* handed to the backend */
 	uint64_t rx_frames, rx_bytes;     /* handed to the frontend */
 	uint64_t tx_eagain;               /* sends refused with -EAGAIN */
-	uint64_t drops[NETBE_DROP__MAX];
 	uint64_t peers_refused;           /* connecting peers turned away
 					   * (one already connected, or out
 					   * of file descriptors) */
+	uint64_t drops[NETBE_DROP_SLOTS]; /* by enum netbe_drop_reason */
 };
 
 /**
- * netbe_get_stats() - copy the handle's counters (bytes exclude headers)
- * Return: 0, or -EINVAL for NULL arguments.
+ * netbe_stats_read() - copy the handle's counters into @st
+ * @size: sizeof(*st) as the caller was built (at least up to drops[]);
+ *        fields this library does not have read as 0
+ * Return: 0, or -EINVAL for NULL arguments or a @size below the first
+ * layout with drops[] at its place.
  */
-NETBE_EXPORT int netbe_get_stats(struct netbe *be, struct netbe_stats *st);
+NETBE_EXPORT int netbe_stats_read(struct netbe *be, struct netbe_stats *st,
+				  size_t size);
+
+/** netbe_get_stats() - netbe_stats_read() with this header's size.
+ * Return: as netbe_stats_read(). */
+static inline int netbe_get_stats(struct netbe *be, struct netbe_stats *st)
+{
+	return netbe_stats_read(be, st, sizeof(*st));
+}
 
 /** netbe_drop_reason_name() - "tx_bad_hdr", ...; "unknown" if out of range. */
 NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r);

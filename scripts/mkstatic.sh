@@ -7,7 +7,9 @@
 #      object (calls between internal files are resolved inside it);
 #   2. objcopy --localize-hidden: the internal library is compiled with
 #      -fvisibility=hidden and the public API is NETBE_EXPORT (visibility
-#      default), so every hidden global becomes a local symbol;
+#      default), so every hidden global becomes a local symbol; the compat
+#      functions behind symbol versions (netbe_compat_*, NAME@VERSION) are
+#      made local too: a static program links against the current calls;
 #   3. archive that one object.
 # usage (meson custom_target): mkstatic.sh OUT.a INTERNAL.a
 # environment: NETBE_CC (the compiler driver, words split on blanks),
@@ -18,6 +20,7 @@ read -r -a cc <<< "${NETBE_CC:-cc}"
 obj=${out%.a}-all.o
 rm -f "$out" "$obj"
 "${cc[@]}" -r -nostdlib -o "$obj" -Wl,--whole-archive "$in" -Wl,--no-whole-archive
-"${OBJCOPY:-objcopy}" --localize-hidden "$obj"
+"${OBJCOPY:-objcopy}" --localize-hidden --wildcard \
+	--localize-symbol='netbe_compat_*' --localize-symbol='*@*' "$obj"
 "${AR:-ar}" rcs "$out" "$obj"
 rm -f "$obj"

@@ -380,3 +380,30 @@ const char *netbe_addr_format(const struct sockaddr *sa, socklen_t len,
 	}
 	return buf;
 }
+
+/* The value 0..15 of hex digit @c, or -1. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int netbe_mac_parse(const char *text, uint8_t mac[6])
+{
+	unsigned i;
+
+	for (i = 0; i < 6; i++, text += 3) {
+		int hi = hex_digit(text[0]), lo = hi < 0 ? -1 : hex_digit(text[1]);
+		char sep = lo < 0 ? '?' : text[2];
+
+		if (i == 5 ? sep != '\0' : sep != ':' && sep != '-')
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}

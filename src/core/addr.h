@@ -71,4 +71,11 @@ const char *netbe_addr_format(const struct sockaddr *sa, socklen_t len,
  * Return: it, or 0 for another family. */
 uint16_t netbe_addr_port(const struct sockaddr *sa);
 
+/**
+ * netbe_mac_parse() - an Ethernet address "52:54:00:12:34:56" (six
+ * two-digit hex bytes, ':' or '-' between them) into @mac
+ * Return: 0, or -EINVAL for anything else.
+ */
+int netbe_mac_parse(const char *text, uint8_t mac[6]);
+
 #endif /* NETBE_ADDR_H */

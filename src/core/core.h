@@ -13,6 +13,7 @@
 
 #include "backend.h"
 #include "offload.h"
+#include "spec.h"
 
 #define NETBE_MAX_FRAME_IOV 1024
 #define IOV_POOL (NETBE_MAX_FRAME_IOV + 3 * NETBE_BURST)
@@ -55,6 +56,10 @@ struct netbe_core_state {
 	void *rx_watch;           /* on be->rx_fd */
 	void *tx_watch;           /* on be->tx_fd when it is not rx_fd */
 
+	bool admin_down;          /* atomic: netbe_set_link_admin(be, 0) */
+	bool mac_set;             /* mac= given: transmit checks the source */
+	uint8_t mac[6];
+
 	enum offload_mode offload;
 	uint64_t native;          /* native_caps as the offload mode allows */
 	bool rx_one_by_one;       /* frames may need software work on receive */
@@ -68,6 +73,21 @@ struct netbe_core_state {
 
 	struct dir_scratch tx, rx;
 };
+
+/** core_link_up() - the link the frontend sees: up when both the backend
+ * and the operator say so. */
+static inline bool core_link_up(const struct netbe *be)
+{
+	return !be->link_down && !__atomic_load_n(&be->core->admin_down, __ATOMIC_RELAXED);
+}
+
+/** controls_open() - read the common key mac=. Return: 0 or -EINVAL. */
+int controls_open(struct netbe *be, const struct netbe_spec *s);
+
+/** controls_tx_spoofed() - does the frame in @iov (frontend form) come
+ * from another source MAC than mac=? Runts count as spoofed. */
+bool controls_tx_spoofed(const struct netbe *be, const struct iovec *iov,
+			 int iovcnt);
 
 /** core_tx_wait() - arm the wait for the backend to take frames again. */
 void core_tx_wait(struct netbe *be);

@@ -55,53 +55,6 @@
 #include "log.h"
 #include "vnet_hdr.h"
 
-static const char *const drop_names[NETBE_DROP__MAX] = {
-	[NETBE_DROP_TX_BAD_HDR] = "tx_bad_hdr",
-	[NETBE_DROP_TX_OFFLOAD] = "tx_offload",
-	[NETBE_DROP_TX_RUNT] = "tx_runt",
-	[NETBE_DROP_TX_TOO_BIG] = "tx_too_big",
-	[NETBE_DROP_TX_ERROR] = "tx_error",
-	[NETBE_DROP_RX_BAD_HDR] = "rx_bad_hdr",
-	[NETBE_DROP_RX_OFFLOAD] = "rx_offload",
-	[NETBE_DROP_RX_RUNT] = "rx_runt",
-	[NETBE_DROP_RX_DISCARDED] = "rx_discarded",
-	[NETBE_DROP_RX_OVERFLOW] = "rx_overflow",
-	[NETBE_DROP_RX_FOREIGN] = "rx_foreign",
-	[NETBE_DROP_RX_TOO_BIG] = "rx_too_big",
-	[NETBE_DROP_RX_BAD_FRAMING] = "rx_bad_framing",
-	[NETBE_DROP_TX_FRAGMENT] = "tx_fragment",
-};
-
-NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r)
-{
-	if ((unsigned)r >= NETBE_DROP__MAX)
-		return "unknown";
-	return drop_names[r];
-}
-
-void netbe_count_drop(struct netbe *be, enum netbe_drop_reason reason)
-{
-	netbe_count_drops(be, reason, 1);
-}
-
-void netbe_count_drops(struct netbe *be, enum netbe_drop_reason reason,
-		       uint64_t n)
-{
-	if (n)
-		__atomic_fetch_add(&be->stats.drops[reason], n, __ATOMIC_RELAXED);
-}
-
-void netbe_count_tx(struct netbe *be, uint64_t frames, uint64_t bytes)
-{
-	be->stats.tx_frames += frames;
-	be->stats.tx_bytes += bytes;
-}
-
-void netbe_count_peer_refused(struct netbe *be)
-{
-	__atomic_fetch_add(&be->stats.peers_refused, 1, __ATOMIC_RELAXED);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Notifications                                                            */
 /* ------------------------------------------------------------------------ */
@@ -437,6 +390,8 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	snprintf(be->name, sizeof(be->name), "%s", s.name ? s.name : "");
 	ret = offload_mode(be, &s);
 	if (!ret)
+		ret = controls_open(be, &s);
+	if (!ret)
 		ret = be->ops->open(be, &s);
 	netbe_spec_free(&s);
 	if (ret) {
@@ -474,22 +429,6 @@ NETBE_EXPORT void netbe_close(struct netbe *be)
 	watches_del(be);
 	be->ops->close(be);
 	handle_free(be);
-}
-
-void netbe_set_link(struct netbe *be, bool up)
-{
-	if (be->link_down == !up)
-		return;
-	be->link_down = !up;
-	if (be->cfg.link_cb)
-		be->cfg.link_cb(be, up, be->cfg.opaque);
-}
-
-NETBE_EXPORT int netbe_link_is_up(struct netbe *be)
-{
-	if (!be)
-		return netbe_errf(-EINVAL, "netbe_link_is_up: handle is NULL");
-	return !be->link_down;
 }
 
 NETBE_EXPORT const char *netbe_name(const struct netbe *be)
@@ -583,8 +522,14 @@ static enum tx_class tx_classify(struct netbe *be, const struct netbe_frame *f,
 	bool soft;
 
 	memset(h, 0, sizeof(*h));
+	*why = NETBE_DROP_TX_LINK_DOWN;
+	if (__atomic_load_n(&be->core->admin_down, __ATOMIC_RELAXED))
+		return TX_DROP;
 	*why = NETBE_DROP_TX_RUNT;
 	if (len < be->fe_hdr_len + ETH_HDR_LEN)
+		return TX_DROP;
+	*why = NETBE_DROP_TX_SPOOFED;
+	if (be->core->mac_set && controls_tx_spoofed(be, f->iov, f->iovcnt))
 		return TX_DROP;
 	if (be->fe_hdr_len) {
 		vnet_hdr_read(f->iov, f->iovcnt, be->fe_hdr_len, h);
@@ -862,6 +807,9 @@ static enum rx_class rx_classify(struct netbe *be, const struct iovec *iov,
 				 enum netbe_drop_reason *why)
 {
 	memset(h, 0, sizeof(*h));
+	*why = NETBE_DROP_RX_LINK_DOWN;
+	if (__atomic_load_n(&be->core->admin_down, __ATOMIC_RELAXED))
+		return RX_DROP;
 	*why = NETBE_DROP_RX_RUNT;
 	if (len < be->be_hdr_len + ETH_HDR_LEN)
 		return RX_DROP;
@@ -1132,19 +1080,6 @@ NETBE_EXPORT void netbe_rx_disable(struct netbe *be)
 	if (!be)
 		return;
 	set_flag(be, &be->core->rx_enabled, false);
-}
-
-NETBE_EXPORT int netbe_get_stats(struct netbe *be, struct netbe_stats *st)
-{
-	unsigned i;
-
-	if (!be || !st)
-		return netbe_errf(-EINVAL, "netbe_get_stats: handle or stats is NULL");
-	*st = be->stats;
-	for (i = 0; i < NETBE_DROP__MAX; i++)
-		st->drops[i] = __atomic_load_n(&be->stats.drops[i], __ATOMIC_RELAXED);
-	st->peers_refused = __atomic_load_n(&be->stats.peers_refused, __ATOMIC_RELAXED);
-	return 0;
 }
 
 /* ------------------------------------------------------------------------ */

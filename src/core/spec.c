@@ -138,6 +138,7 @@ static int check_name(const struct netbe_spec *s)
 
 const struct netbe_key netbe_common_key_table[] = {
 	{ "offload", "auto|native|soft|off: offloads offered to the frontend: native where the backend can, software elsewhere (auto, the default); native only; all in software; none", 0 },
+	{ "mac", "ADDR: the frontend's MAC address; frames it sends from another source address are dropped and counted as tx_spoofed", 0 },
 	{ .name = NULL },
 };
 

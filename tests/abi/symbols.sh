@@ -3,8 +3,9 @@
 # The libraries define nothing outside the netbe_ namespace (issue 18, item 5):
 #  - libnetbe.a: no global symbol without the netbe_ prefix (undefined
 #    references to libc and the backends' libraries are not counted);
-#  - libnetbe.so: only netbe_* exported, each at version NETBE_0
-#    (src/libnetbe.map);
+#  - libnetbe.so: only netbe_* exported, each at a version node of
+#    src/libnetbe.map (NETBE_0, the first ABI, or NETBE_0.1, calls added
+#    since), plus the one compat alias netbe_get_stats@NETBE_0;
 #  - a program with its own iov_from_buf and ol_check (names netbe uses
 #    inside) links statically against libnetbe.a, with the libraries of
 #    `pkg-config --static --libs netbe` (the uninstalled netbe.pc), and
@@ -31,19 +32,26 @@ fi
 
 # (b) libnetbe.so: dynamic symbols defined, with their versions
 nm -D --defined-only "$SO" > "$WORK/so.syms" 2>"$WORK/nm.err" || diag "$WORK/nm.err"
-# the version definition itself shows as "A NETBE_0"
-awk 'NF >= 3 && !($2 == "A" && $3 == "NETBE_0") && $3 !~ /^netbe_[A-Za-z0-9_]*@@NETBE_0$/ { print $3 }' \
+# the version definitions themselves show as "A NETBE_0", "A NETBE_0.1"
+awk 'NF >= 3 && !($2 == "A" && $3 ~ /^NETBE_0(\.1)?$/) &&
+     $3 !~ /^netbe_[A-Za-z0-9_]*@@NETBE_0(\.1)?$/ && $3 != "netbe_get_stats@NETBE_0" { print $3 }' \
 	"$WORK/so.syms" > "$WORK/so.bad"
-ns=$(grep -c ' netbe_[A-Za-z0-9_]*@@NETBE_0$' "$WORK/so.syms")
+ns=$(grep -c ' netbe_[A-Za-z0-9_]*@@NETBE_0' "$WORK/so.syms")
 if [ -s "$WORK/so.bad" ] || [ "$ns" = 0 ]; then
-	echo "# libnetbe.so: $ns netbe_*@@NETBE_0 symbols; exported otherwise:"
+	echo "# libnetbe.so: $ns netbe_* symbols at NETBE_0 or NETBE_0.1; exported otherwise:"
 	diag "$WORK/so.bad"
-	not_ok "libnetbe.so exports only netbe_* at version NETBE_0"
+	not_ok "libnetbe.so exports only netbe_* at versions NETBE_0 and NETBE_0.1"
 else
-	ok "libnetbe.so exports only netbe_* at version NETBE_0 ($ns symbols)"
+	ok "libnetbe.so exports only netbe_* at versions NETBE_0 and NETBE_0.1 ($ns symbols)"
+fi
+if grep -q ' netbe_get_stats@NETBE_0$' "$WORK/so.syms"; then
+	ok "libnetbe.so keeps netbe_get_stats@NETBE_0 for programs linked against the first ABI"
+else
+	not_ok "libnetbe.so keeps netbe_get_stats@NETBE_0 for programs linked against the first ABI"
 fi
 na_names=$(awk 'NF >= 3 && $3 ~ /^netbe_/ { print $3 }' "$WORK/a.syms" | sort)
-ns_names=$(awk '$3 ~ /^netbe_/ { sub(/@.*/, "", $3); print $3 }' "$WORK/so.syms" | sort)
+# compat aliases (NAME@VERSION, not the default @@) exist only in the .so
+ns_names=$(awk '$3 ~ /^netbe_.*@@/ { sub(/@.*/, "", $3); print $3 }' "$WORK/so.syms" | sort)
 if [ "$na_names" = "$ns_names" ]; then
 	ok "libnetbe.a and libnetbe.so define the same netbe_ symbols"
 else
