@@ -99,11 +99,13 @@ static void write_kick(struct netbe *be)
  * libnetbe). */
 static __thread struct netbe *inline_sender __attribute__((tls_model("initial-exec")));
 
-/* Have the loop call the rx callback. */
+/* Have the loop call the rx callback. The eventfd is written only when
+ * the flag goes up: on_kick() lowers it before acting, so a kick after that
+ * writes again, and one before it is served by that very call. */
 static void rx_kick_loop(struct netbe *be)
 {
-	__atomic_store_n(&be->core->rx_kicked, 1, __ATOMIC_RELEASE);
-	write_kick(be);
+	if (!__atomic_exchange_n(&be->core->rx_kicked, 1, __ATOMIC_ACQ_REL))
+		write_kick(be);
 }
 
 void netbe_rx_kick(struct netbe *be)
@@ -116,8 +118,8 @@ void netbe_rx_kick(struct netbe *be)
 
 void netbe_tx_kick(struct netbe *be)
 {
-	__atomic_store_n(&be->core->tx_kicked, 1, __ATOMIC_RELEASE);
-	write_kick(be);
+	if (!__atomic_exchange_n(&be->core->tx_kicked, 1, __ATOMIC_ACQ_REL))
+		write_kick(be);
 }
 
 /* The tx side became ready: stop waiting and tell the frontend. */
@@ -182,9 +184,8 @@ static void on_kick(void *opaque, int fd, unsigned revents)
 			  be->ops->name, strerror(errno));
 	if (__atomic_exchange_n(&be->core->tx_kicked, 0, __ATOMIC_ACQ_REL))
 		tx_ready(be);
-	if (be->core->rx_enabled &&
-	    __atomic_exchange_n(&be->core->rx_kicked, 0, __ATOMIC_ACQ_REL))
-		rx_ready(be);
+	if (__atomic_exchange_n(&be->core->rx_kicked, 0, __ATOMIC_ACQ_REL))
+		rx_ready(be);   /* with rx disabled, netbe_rx_enable() kicks */
 }
 
 static void on_rx_fd(void *opaque, int fd, unsigned revents)
@@ -956,9 +957,10 @@ static bool rx_finish(struct netbe *be, struct netbe_frame *f, unsigned j,
  * stash when the first frame's buffers are small. Frames that may need
  * software offloads come one at a time, so their segments keep their
  * place in the stream. *@taken gets how many frames the backend gave,
- * delivered or dropped. Return: frames delivered, -errno. */
+ * delivered or dropped, *@asked how many it was asked for (1 through the
+ * stash). Return: frames delivered, -errno. */
 static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n,
-		    unsigned *taken)
+		    unsigned *taken, unsigned *asked)
 {
 	unsigned m, pool_used = 0, j, o = 0;
 	ssize_t sret;
@@ -970,6 +972,7 @@ static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n,
 	for (m = 0; m < n && m < NETBE_BURST; m++)
 		if (!rx_xfer(be, &f[m], m, &pool_used))
 			break;
+	*asked = m ? m : 1;
 	if (!m) {
 		sret = rx_fill(be);
 		if (sret <= 0)
@@ -995,7 +998,7 @@ static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n,
 NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 				  unsigned n)
 {
-	unsigned got = 0, taken;
+	unsigned got = 0, taken, asked;
 	int ret = check_frames(be, "netbe_recv_burst", frames, n);
 
 	if (ret || !n)
@@ -1023,13 +1026,14 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 				counted = true;
 			}
 		}
-		ret = rx_chunk(be, frames + got, want, &taken);
+		ret = rx_chunk(be, frames + got, want, &taken, &asked);
 		if (ret < 0 || !taken)
 			break;
 		got += (unsigned)ret;
 		/* the backend ran dry: don't ask again (unless all it gave
 		 * was dropped: then only an empty answer proves it dry) */
-		if (ret && (counted || taken < want) && !rx_pending_len(be))
+		if (ret && ((counted && taken == want) || taken < asked) &&
+		    !rx_pending_len(be))
 			break;
 	}
 	return got ? (int)got : ret;
