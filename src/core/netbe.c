@@ -99,13 +99,21 @@ static void write_kick(struct netbe *be)
  * libnetbe). */
 static __thread struct netbe *inline_sender __attribute__((tls_model("initial-exec")));
 
-/* Have the loop call the rx callback. The eventfd is written only when
- * the flag goes up: on_kick() lowers it before acting, so a kick after that
- * writes again, and one before it is served by that very call. */
+/* Raise kick flag @flag; write the eventfd only when it goes up: on_kick()
+ * lowers it before acting, so a kick after that writes again, and one
+ * before it is served by that very call. The exchange is a full barrier
+ * (a plain load first would let a producer's frame and the consumer's
+ * lowering of the flag cross: a lost wakeup). */
+static void kick_flag(struct netbe *be, int *flag)
+{
+	if (!__atomic_exchange_n(flag, 1, __ATOMIC_SEQ_CST))
+		write_kick(be);
+}
+
+/* Have the loop call the rx callback. */
 static void rx_kick_loop(struct netbe *be)
 {
-	if (!__atomic_exchange_n(&be->core->rx_kicked, 1, __ATOMIC_ACQ_REL))
-		write_kick(be);
+	kick_flag(be, &be->core->rx_kicked);
 }
 
 void netbe_rx_kick(struct netbe *be)
@@ -118,8 +126,7 @@ void netbe_rx_kick(struct netbe *be)
 
 void netbe_tx_kick(struct netbe *be)
 {
-	if (!__atomic_exchange_n(&be->core->tx_kicked, 1, __ATOMIC_ACQ_REL))
-		write_kick(be);
+	kick_flag(be, &be->core->tx_kicked);
 }
 
 /* The tx side became ready: stop waiting and tell the frontend. */
