@@ -1011,7 +1011,7 @@ static int tap_set_offload(struct netbe *be, uint64_t features)
 const struct netbe_backend netbe_backend_tap = {
 	.name = "tap",
 	.aliases = tap_aliases,
-	.help = "Linux tap device with virtio-net header offloads: create or attach to NAME, or adopt fd=N",
+	.help = "Linux tap device with virtio-net header offloads: create or attach to NAME, here or in netns=PID|PATH (configure=on: slirp4netns --configure), or adopt fd=N",
 	.name_help = "tap interface to create or attach to (e.g. tap0); omit when fd=N is given",
 	.name_use = NETBE_NAME_OPTIONAL,
 	.keys = tap_keys,
