@@ -8,7 +8,10 @@
  * each tap exists there and not here, that the caller's own namespace did
  * not change, that closing the handle removes the tap, and that
  * configure=on leaves lo up and the address, the MTU and the default route
- * in place, read back with `ip -n`. Refused values and namespaces are
+ * in place, read back with `ip -n`. A namespace owned by a user namespace
+ * of its own (unshare --user --net) is entered while the caller has a
+ * second thread, which setns(CLONE_NEWUSER) refuses in a multithreaded
+ * process: the work happens in a child. Refused values and namespaces are
  * checked by their messages; they need no root. The rest needs root and
  * reports "skipped: needs root" otherwise. The namespace is deleted at
  * exit.
@@ -16,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -30,6 +34,7 @@
 static char ns_name[32];
 static bool ns_made;
 static pid_t sleeper = -1;
+static pid_t userns_holder = -1;
 static struct netbe_epoll *ep;
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -83,6 +88,11 @@ static void cleanup(void)
 		kill(sleeper, SIGKILL);
 		waitpid(sleeper, NULL, 0);
 		sleeper = -1;
+	}
+	if (userns_holder > 0) {
+		kill(userns_holder, SIGKILL);
+		waitpid(userns_holder, NULL, 0);
+		userns_holder = -1;
 	}
 	if (ns_made)
 		sh("ip netns del %s 2>/dev/null", ns_name);
@@ -340,6 +350,92 @@ static void test_mtu_only(void)
 	netbe_close(be);
 }
 
+/** blocker() - a second thread of the caller: waits for its pipe to close.
+ * Return: NULL. */
+static void *blocker(void *arg)
+{
+	char c;
+
+	while (read(*(int *)arg, &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/**
+ * start_userns_holder() - `unshare --user --map-root-user --net sleep`, its
+ * PID in userns_holder once its network namespace is not ours (5 s at most)
+ * Return: 0, or -1.
+ */
+static int start_userns_holder(void)
+{
+	uint64_t end = harness_now_ms() + 5000;
+	char ours[64], path[64], got[64];
+	ssize_t n;
+
+	n = readlink("/proc/self/ns/net", ours, sizeof(ours) - 1);
+	if (n <= 0)
+		return -1;
+	ours[n] = '\0';
+	fflush(stdout);
+	userns_holder = fork();
+	if (userns_holder == 0) {
+		execlp("unshare", "unshare", "--user", "--map-root-user", "--net",
+		       "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	if (userns_holder < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)userns_holder);
+	while (harness_now_ms() < end) {
+		n = readlink(path, got, sizeof(got) - 1);
+		if (n > 0) {
+			got[n] = '\0';
+			if (strcmp(got, ours))
+				return 0;
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+/**
+ * test_userns_threaded() - netns=PID of a rootless namespace, opened while
+ * the caller has a second thread; configure=on read back through nsenter
+ */
+static void test_userns_threaded(void)
+{
+	struct netbe *be = NULL;
+	char spec[128], out[2048];
+	long long before = net_ino();
+	pthread_t th;
+	int pfd[2], ret;
+
+	if (start_userns_holder()) {
+		printf("# cannot start unshare --user --map-root-user --net\n");
+		CHECK(0);
+		return;
+	}
+	CHECK_EQ(pipe(pfd), 0);
+	CHECK_EQ(pthread_create(&th, NULL, blocker, &pfd[0]), 0);
+	snprintf(spec, sizeof(spec), "tap:nbtnu0,netns=%d,configure=on", (int)userns_holder);
+	ret = open_spec(&be, spec);
+	if (ret < 0)
+		printf("# %s: %s\n", spec, netbe_last_error());
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(net_ino(), before);
+	CHECK_EQ(if_nametoindex("nbtnu0"), 0);
+	sh_out(out, sizeof(out), "nsenter -t %d -U -n --preserve-credentials ip -o -4 addr show dev nbtnu0",
+	       (int)userns_holder);
+	CHECK_STR_CONTAINS(out, "inet 10.0.2.100/24");
+	sh_out(out, sizeof(out), "nsenter -t %d -U -n --preserve-credentials ip -4 route show default",
+	       (int)userns_holder);
+	CHECK_STR_CONTAINS(out, "default via 10.0.2.2 dev nbtnu0");
+	netbe_close(be);
+	close(pfd[1]);
+	pthread_join(th, NULL);
+	close(pfd[0]);
+}
+
 /**
  * test_unprivileged() - uid 65534 may not enter root's namespace: the
  * message says so and what to do (checked in a child that drops to it)
@@ -395,6 +491,7 @@ int main(void)
 		SKIP(test_configure, "needs root");
 		SKIP(test_configure_values, "needs root");
 		SKIP(test_mtu_only, "needs root");
+		SKIP(test_userns_threaded, "needs root");
 		SKIP(test_unprivileged, "needs root");
 		return harness_done();
 	}
@@ -410,6 +507,10 @@ int main(void)
 	RUN(test_configure);
 	RUN(test_configure_values);
 	RUN(test_mtu_only);
+	if (sh("unshare --user --map-root-user --net true 2>/dev/null") == 0)
+		RUN(test_userns_threaded);
+	else
+		SKIP(test_userns_threaded, "user namespaces unavailable (unshare --user failed)");
 	RUN(test_unprivileged);
 	return harness_done();
 }
