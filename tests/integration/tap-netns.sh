@@ -14,6 +14,10 @@
 #    10.0.2.100/24, MTU 1500 and the default route via 10.0.2.2, slirp's
 #    gateway answers ping, and a server the test runs on the host's
 #    127.0.0.1 answers through 10.0.2.2;
+#  - a 3 s iperf3 from inside to the host's 127.0.0.1 moves data (its rate
+#    is printed, not judged);
+#  - IPv6 needs no configuration: the kernel takes an fd00::/64 address
+#    from slirp's router advertisements, and fd00::2 answers ping;
 #  - the tap is not in the host's namespace; the patch exits 0 on SIGTERM;
 #  - the same user pointing netns= at PID 1 (root's) is refused with
 #    advice.
@@ -42,6 +46,8 @@ TESTS=(
 	"tap0 not in the host namespace"
 	"ping 10.0.2.2 (slirp's gateway) from inside"
 	"fetch from the host's 127.0.0.1 via 10.0.2.2 from inside"
+	"iperf3 from inside to the host's 127.0.0.1 via 10.0.2.2 moves data"
+	"IPv6: SLAAC address in fd00::/64 from slirp, ping fd00::2"
 	"patch exits 0 on SIGTERM"
 	"tap0 gone with the patch"
 	"netns=1 (root's process) as uid $USER_ID: exit 1 with advice"
@@ -134,6 +140,40 @@ not_here() {
 # ping_inside: 3 pings to 10.0.2.2 from inside; one answered is enough
 ping_inside() { inside ping -c 3 -i 0.2 -W 2 -w 10 10.0.2.2 >/dev/null 2>&1; }
 
+# free_port: print a TCP port of 127.0.0.1 that is free now
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# test_iperf: IPERF_SECS s of iperf3 from inside to an iperf3 server on the
+# host's 127.0.0.1 (reached as 10.0.2.2); the rate is printed
+test_iperf() {
+	local port bps
+	command -v iperf3 >/dev/null || { echo "# iperf3 missing (apt-get install iperf3)"; return 1; }
+	port=$(free_port) || return 1
+	timeout 60 iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+	track $!
+	sleep 0.5
+	inside timeout 20 iperf3 -c 10.0.2.2 -p "$port" -t "$IPERF_SECS" -J >"$WORK/iperf.json" 2>&1
+	bps=$(json_get "$WORK/iperf.json" 'int(d["end"]["sum_received"]["bits_per_second"])')
+	echo "# iperf3 TCP inside -> host 127.0.0.1 as uid $USER_ID: ${bps:-?} bit/s"
+	[ -n "$bps" ] && [ "$bps" -gt 0 ]
+}
+
+# test_ipv6: a global fd00:: address past duplicate address detection
+# (10 s at most), then a ping to slirp's fd00::2
+test_ipv6() {
+	local _ a
+	for _ in $(seq 50); do
+		a=$(inside ip -6 -o addr show dev tap0 scope global 2>/dev/null)
+		case $a in *fd00:*) case $a in *tentative*) ;; *) break ;; esac ;; esac
+		sleep 0.2
+	done
+	echo "# ${a:-no global IPv6 address}"
+	case $a in *fd00:*) ;; *) return 1 ;; esac
+	inside ping -6 -c 3 -i 0.2 -W 2 -w 10 fd00::2 >/dev/null 2>&1
+}
+
 # tap_gone: tap0 vanished from the holder's namespace (5 s at most)
 tap_gone() {
 	local _
@@ -170,8 +210,10 @@ check "${TESTS[4]}" grep -q "[<,]UP[,>]" "$WORK/lo"
 check "${TESTS[5]}" not_here
 check "${TESTS[6]}" ping_inside
 check "${TESTS[7]}" test_fetch
-check "${TESTS[8]}" patch_stop "$WORK/patch.log"
+check "${TESTS[8]}" test_iperf
+check "${TESTS[9]}" test_ipv6
+check "${TESTS[10]}" patch_stop "$WORK/patch.log"
 diag "$WORK/patch.log"
-check "${TESTS[9]}" tap_gone
-check "${TESTS[10]}" test_refused
+check "${TESTS[11]}" tap_gone
+check "${TESTS[12]}" test_refused
 tap_done
