@@ -16,8 +16,9 @@
  *    it is (it must be a tap without packet information) and whether it
  *    carries a virtio-net header. netbe owns the fd once open() succeeds.
  *  - "tap:NAME,netns=PID|PATH|NAME" does what "tap:NAME" does, inside
- *    another network namespace: netns.c forks a child that joins it (and
- *    the user namespace owning it) and runs tap_ns_child(), which opens and
+ *    another network namespace: netns.c forks a child that enters it (an
+ *    unprivileged user through the user namespace owning it) and runs
+ *    tap_ns_child(), which opens and
  *    attaches the tap there, brings it up and, with configure=on, gives the
  *    namespace lo, an address, the MTU and a default route over rtnetlink
  *    (rtnl.c), as `slirp4netns --configure` does. The fd comes back over a

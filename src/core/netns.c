@@ -5,14 +5,17 @@
  * Theory of operation. setns() changes the namespaces of the calling
  * thread, and joining a user namespace is refused to a process with more
  * than one thread, so the caller never joins anything itself: it forks.
- * The child is single-threaded, whatever the parent was. It joins the user
- * namespace owning the network namespace when that is not ours (found
- * with NS_GET_USERNS, so a PID or a bind-mounted file of a rootless
- * namespace both work: its creator gets the capabilities it needs there,
- * as with slirp4netns), then the network namespace, runs the function and
- * sends its result over a SOCK_SEQPACKET socketpair in one message: a
- * small header, the function's result bytes and, when it opened one, the
- * fd as SCM_RIGHTS. The child then _exit()s; the parent reaps it.
+ * The child is single-threaded, whatever the parent was. It enters the
+ * network namespace; when that is refused (EPERM: an unprivileged user) and
+ * the namespace is owned by a user namespace that is not ours (found with
+ * NS_GET_USERNS, so a PID or a bind-mounted file of a rootless namespace
+ * both work), it joins that user namespace first, where the namespace's
+ * creator has every capability, as slirp4netns does, and enters again. A
+ * privileged caller (root) so never becomes a member of somebody else's
+ * user namespace. Then the child runs the function and sends its result
+ * over a SOCK_SEQPACKET socketpair in one message: a small header, the
+ * function's result bytes and, when it opened one, the fd as SCM_RIGHTS.
+ * The child then _exit()s; the parent reaps it.
  *
  * The child of a multithreaded process may only make async-signal-safe
  * calls, so it formats no message: the parent turns the header (which
@@ -213,7 +216,12 @@ static void netns_child(const struct netbe_netns *ns, int sock,
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (ns->user_fd >= 0 && setns(ns->user_fd, CLONE_NEWUSER) < 0) {
+	if (setns(ns->net_fd, CLONE_NEWNET) == 0) {
+		a.ret = fn(arg, res, res_len);
+	} else if (errno != EPERM || ns->user_fd < 0) {
+		a.stage = NETNS_JOIN_NET;
+		a.ret = -errno;
+	} else if (setns(ns->user_fd, CLONE_NEWUSER) < 0) {
 		a.stage = NETNS_JOIN_USER;
 		a.ret = -errno;
 	} else if (setns(ns->net_fd, CLONE_NEWNET) < 0) {

@@ -2,9 +2,10 @@
 /*
  * netns.h - doing something inside another network namespace without
  * moving the caller: a spec's netns=PID|PATH|NAME is opened here, and
- * netbe_netns_call() runs a function in a forked child that joins that
- * namespace (and the user namespace owning it, like slirp4netns) and hands
- * back the fd the function opened. The caller's namespaces and threads are
+ * netbe_netns_call() runs a function in a forked child that enters that
+ * namespace (joining the user namespace owning it first when it may not
+ * enter otherwise, like slirp4netns) and hands back the fd the function
+ * opened. The caller's namespaces and threads are
  * never touched.
  */
 #ifndef NETBE_NETNS_H

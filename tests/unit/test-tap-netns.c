@@ -10,8 +10,10 @@
  * configure=on leaves lo up and the address, the MTU and the default route
  * in place, read back with `ip -n`. A namespace owned by a user namespace
  * of its own (unshare --user --net) is entered while the caller has a
- * second thread, which setns(CLONE_NEWUSER) refuses in a multithreaded
- * process: the work happens in a child. Refused values and namespaces are
+ * second thread, by root and by uid 65534 (in a forked child of the
+ * test), whose tap can only be made after joining that user namespace,
+ * which setns(CLONE_NEWUSER) refuses to a multithreaded process: netbe
+ * does it in a child of its own. Refused values and namespaces are
  * checked by their messages; they need no root. The rest needs root and
  * reports "skipped: needs root" otherwise. The namespace is deleted at
  * exit.
@@ -35,6 +37,7 @@ static char ns_name[32];
 static bool ns_made;
 static pid_t sleeper = -1;
 static pid_t userns_holder = -1;
+static char attached[48];        /* an `ip netns attach` name, "" if none */
 static struct netbe_epoll *ep;
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -81,7 +84,8 @@ static int sh_out(char *out, size_t len, const char *fmt, ...)
 	return 0;
 }
 
-/** cleanup() - end the sleeper, delete the namespace (atexit). */
+/** cleanup() - end the sleeper and the holder, delete the namespaces
+ * (atexit). */
 static void cleanup(void)
 {
 	if (sleeper > 0) {
@@ -94,6 +98,9 @@ static void cleanup(void)
 		waitpid(userns_holder, NULL, 0);
 		userns_holder = -1;
 	}
+	if (attached[0])
+		sh("ip netns del %s 2>/dev/null", attached);
+	attached[0] = '\0';
 	if (ns_made)
 		sh("ip netns del %s 2>/dev/null", ns_name);
 	ns_made = false;
@@ -362,11 +369,12 @@ static void *blocker(void *arg)
 }
 
 /**
- * start_userns_holder() - `unshare --user --map-root-user --net sleep`, its
- * PID in userns_holder once its network namespace is not ours (5 s at most)
+ * start_userns_holder() - `unshare --user --map-root-user --net sleep` (as
+ * @uid unless it is -1), its PID in userns_holder once its network
+ * namespace is not ours (5 s at most)
  * Return: 0, or -1.
  */
-static int start_userns_holder(void)
+static int start_userns_holder(uid_t uid)
 {
 	uint64_t end = harness_now_ms() + 5000;
 	char ours[64], path[64], got[64];
@@ -379,6 +387,8 @@ static int start_userns_holder(void)
 	fflush(stdout);
 	userns_holder = fork();
 	if (userns_holder == 0) {
+		if (uid != (uid_t)-1 && (setgid(uid) || setuid(uid)))
+			_exit(126);
 		execlp("unshare", "unshare", "--user", "--map-root-user", "--net",
 		       "sleep", "30", (char *)NULL);
 		_exit(127);
@@ -399,41 +409,157 @@ static int start_userns_holder(void)
 }
 
 /**
- * test_userns_threaded() - netns=PID of a rootless namespace, opened while
- * the caller has a second thread; configure=on read back through nsenter
+ * userns_round() - with a second thread running, open
+ * tap:nbtnu0,netns=PID,configure=on for a fresh `unshare --user --net`
+ * holder, read the result back through nsenter, close, end the holder
+ * @out: receives a report: "open=RET", whether this thread's namespace
+ *       stayed, the address and the default route seen inside
  */
-static void test_userns_threaded(void)
+static void userns_round(char *out, size_t len)
 {
 	struct netbe *be = NULL;
-	char spec[128], out[2048];
+	char spec[128], cmd[160], buf[1024];
 	long long before = net_ino();
 	pthread_t th;
 	int pfd[2], ret;
+	size_t n;
 
-	if (start_userns_holder()) {
-		printf("# cannot start unshare --user --map-root-user --net\n");
+	snprintf(out, len, "holder: cannot start unshare --user --map-root-user --net\n");
+	if (start_userns_holder((uid_t)-1) || pipe(pfd))
+		return;
+	if (pthread_create(&th, NULL, blocker, &pfd[0]) == 0) {
+		snprintf(spec, sizeof(spec), "tap:nbtnu0,netns=%d,configure=on", (int)userns_holder);
+		ret = open_spec(&be, spec);
+		snprintf(out, len, "open=%d %s\nsame-ns=%d\n", ret,
+			 ret < 0 ? netbe_last_error() : "", net_ino() == before);
+		snprintf(cmd, sizeof(cmd), "nsenter -t %d -U -n --preserve-credentials ip",
+			 (int)userns_holder);
+		sh_out(buf, sizeof(buf), "%s -o -4 addr show dev nbtnu0; %s -4 route show default",
+		       cmd, cmd);
+		n = strlen(out);
+		snprintf(out + n, len - n, "%s", buf);
+		netbe_close(be);
+		close(pfd[1]);
+		pthread_join(th, NULL);
+	} else {
+		close(pfd[1]);
+	}
+	close(pfd[0]);
+	kill(userns_holder, SIGKILL);
+	waitpid(userns_holder, NULL, 0);
+	userns_holder = -1;
+}
+
+/** check_userns_report() - the report of userns_round() says it all worked */
+static void check_userns_report(const char *out)
+{
+	const char *l, *e;
+
+	for (l = out; *l; l = *e ? e + 1 : e) {
+		e = strchrnul(l, '\n');
+		printf("# %.*s\n", (int)(e - l), l);
+	}
+	CHECK_STR_CONTAINS(out, "open=0 ");
+	CHECK_STR_CONTAINS(out, "same-ns=1");
+	CHECK_STR_CONTAINS(out, "inet 10.0.2.100/24");
+	CHECK_STR_CONTAINS(out, "default via 10.0.2.2 dev nbtnu0");
+	CHECK_EQ(if_nametoindex("nbtnu0"), 0);
+}
+
+/**
+ * test_userns_threaded() - as root: netns=PID of a namespace owned by a
+ * user namespace of its own, opened while the caller has a second thread
+ */
+static void test_userns_threaded(void)
+{
+	char out[2048];
+
+	userns_round(out, sizeof(out));
+	check_userns_report(out);
+}
+
+/**
+ * test_userns_rootless() - the same as uid 65534, which owns the holder's
+ * user namespace: the child joins it (setns(CLONE_NEWUSER), refused to a
+ * multithreaded process, so it proves the work is done in a child)
+ */
+static void test_userns_rootless(void)
+{
+	char out[2048] = "";
+	int pfd[2], st = 0;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	CHECK_EQ(pipe(pfd), 0);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		userns_round(out, sizeof(out));
+		_exit(write(pfd[1], out, strlen(out)) < 0 ? 3 : 0);
+	}
+	close(pfd[1]);
+	while (n + 1 < sizeof(out) && (r = read(pfd[0], out + n, sizeof(out) - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(pfd[0]);
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	check_userns_report(out);
+}
+
+/**
+ * test_foreign_userns() - uid 65533 given the namespace file of uid
+ * 65534's rootless namespace (ip netns attach) may open it but not join
+ * its user namespace: the message names the owner
+ */
+static void test_foreign_userns(void)
+{
+	char spec[96], msg[512] = "";
+	int pfd[2], st = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (start_userns_holder(65534)) {
+		printf("# cannot start unshare as uid 65534\n");
 		CHECK(0);
 		return;
 	}
+	snprintf(attached, sizeof(attached), "nbtnx-%d", (int)getpid());
+	CHECK_EQ(sh("ip netns attach %s %d", attached, (int)userns_holder), 0);
+	snprintf(spec, sizeof(spec), "tap:" TAPN ",netns=%s", attached);
 	CHECK_EQ(pipe(pfd), 0);
-	CHECK_EQ(pthread_create(&th, NULL, blocker, &pfd[0]), 0);
-	snprintf(spec, sizeof(spec), "tap:nbtnu0,netns=%d,configure=on", (int)userns_holder);
-	ret = open_spec(&be, spec);
-	if (ret < 0)
-		printf("# %s: %s\n", spec, netbe_last_error());
-	CHECK_EQ(ret, 0);
-	CHECK_EQ(net_ino(), before);
-	CHECK_EQ(if_nametoindex("nbtnu0"), 0);
-	sh_out(out, sizeof(out), "nsenter -t %d -U -n --preserve-credentials ip -o -4 addr show dev nbtnu0",
-	       (int)userns_holder);
-	CHECK_STR_CONTAINS(out, "inet 10.0.2.100/24");
-	sh_out(out, sizeof(out), "nsenter -t %d -U -n --preserve-credentials ip -4 route show default",
-	       (int)userns_holder);
-	CHECK_STR_CONTAINS(out, "default via 10.0.2.2 dev nbtnu0");
-	netbe_close(be);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct netbe *be = NULL;
+		int ret;
+
+		close(pfd[0]);
+		if (setgid(65533) || setuid(65533))
+			_exit(2);
+		ret = open_spec(&be, spec);
+		if (write(pfd[1], netbe_last_error(), strlen(netbe_last_error())) < 0)
+			_exit(3);
+		_exit(ret == -EPERM ? 0 : 1);
+	}
 	close(pfd[1]);
-	pthread_join(th, NULL);
+	n = read(pfd[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
 	close(pfd[0]);
+	waitpid(pid, &st, 0);
+	printf("# as uid 65533: %s\n", msg);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_STR_CONTAINS(msg, "cannot join the user namespace owning it (owner uid 65534)");
+	CHECK_STR_CONTAINS(msg, "run netbe as uid 65534");
+	sh("ip netns del %s 2>/dev/null", attached);
+	attached[0] = '\0';
+	kill(userns_holder, SIGKILL);
+	waitpid(userns_holder, NULL, 0);
+	userns_holder = -1;
 }
 
 /**
@@ -492,6 +618,8 @@ int main(void)
 		SKIP(test_configure_values, "needs root");
 		SKIP(test_mtu_only, "needs root");
 		SKIP(test_userns_threaded, "needs root");
+		SKIP(test_userns_rootless, "needs root");
+		SKIP(test_foreign_userns, "needs root");
 		SKIP(test_unprivileged, "needs root");
 		return harness_done();
 	}
@@ -507,10 +635,15 @@ int main(void)
 	RUN(test_configure);
 	RUN(test_configure_values);
 	RUN(test_mtu_only);
-	if (sh("unshare --user --map-root-user --net true 2>/dev/null") == 0)
+	if (sh("unshare --user --map-root-user --net true 2>/dev/null") == 0) {
 		RUN(test_userns_threaded);
-	else
+		RUN(test_userns_rootless);
+		RUN(test_foreign_userns);
+	} else {
 		SKIP(test_userns_threaded, "user namespaces unavailable (unshare --user failed)");
+		SKIP(test_userns_rootless, "user namespaces unavailable (unshare --user failed)");
+		SKIP(test_foreign_userns, "user namespaces unavailable (unshare --user failed)");
+	}
 	RUN(test_unprivileged);
 	return harness_done();
 }
