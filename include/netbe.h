@@ -467,6 +467,55 @@ NETBE_EXPORT int netbe_hostfwd_list(struct netbe *be, struct netbe_hostfwd *out,
 				    unsigned max);
 
 /* ------------------------------------------------------------------------ */
+/* Control socket                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Longest request line a control socket takes, newline excluded. */
+#define NETBE_CONTROL_LINE_MAX 16384
+
+struct netbe_control;
+
+/**
+ * netbe_control_open() - serve the control protocol (doc/control.md) on a
+ * unix stream socket at @path, through @loop
+ * @ctl: receives the control socket, NULL on failure
+ *
+ * JSON lines: one request object per line, one reply per line, any number
+ * of clients at once; a request may also end with the client's
+ * shutdown(SHUT_WR), as slirp4netns clients (rootlesskit, podman) send
+ * it, and the connection then closes after the reply. Commands include
+ * slirp4netns's add_hostfwd, list_hostfwd and remove_hostfwd, acting on
+ * attached handles. A stale socket file at @path is replaced; any other
+ * file there is an error. The socket file is made mode 0600.
+ * Return: 0; -EINVAL (NULL arguments, a loop without all six operations),
+ * -ENAMETOOLONG, -EEXIST (@path is not a socket), or the errno of
+ * socket/bind/listen/the loop.
+ */
+NETBE_EXPORT int netbe_control_open(struct netbe_control **ctl, const char *path,
+				    const struct netbe_loop *loop);
+
+/**
+ * netbe_control_attach() - make handle @be reachable by requests as @name
+ * (1 to 63 printable characters, unique). Requests run on the loop's
+ * thread, so attach and detach there too; detach (or close the control
+ * socket) before closing the handle.
+ * Return: 0; -EINVAL for NULL arguments or a bad name; -EEXIST when @name
+ * or @be is attached already; -ENOMEM.
+ */
+NETBE_EXPORT int netbe_control_attach(struct netbe_control *ctl, const char *name,
+				      struct netbe *be);
+
+/**
+ * netbe_control_detach() - forget handle @be (it stays open).
+ * Return: 0, -EINVAL for NULL arguments, -ENOENT when not attached.
+ */
+NETBE_EXPORT int netbe_control_detach(struct netbe_control *ctl, struct netbe *be);
+
+/** netbe_control_close() - close every client connection and the socket,
+ * remove the socket file; attached handles stay open. NULL is a no-op. */
+NETBE_EXPORT void netbe_control_close(struct netbe_control *ctl);
+
+/* ------------------------------------------------------------------------ */
 /* Registry                                                                 */
 /* ------------------------------------------------------------------------ */
 
