@@ -218,12 +218,12 @@ static long unicode_escape(struct rd *r)
 	return 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
 }
 
-/** utf8_len() - length of the valid UTF-8 sequence at the cursor (lead
- * byte >= 0x80). Return: 2..4, or 0 when it is not valid UTF-8. */
-static size_t utf8_len(const struct rd *r)
+/** utf8_len() - length of the valid UTF-8 sequence at @s (lead byte >=
+ * 0x80, @avail bytes there). Return: 2..4, or 0 when it is not valid
+ * UTF-8. */
+static size_t utf8_len(const unsigned char *s, size_t avail)
 {
-	const unsigned char *s = (const unsigned char *)r->p;
-	size_t n, i, avail = (size_t)(r->end - r->p);
+	size_t n, i;
 	unsigned c;
 
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
@@ -291,7 +291,8 @@ static const char *string(struct rd *r, size_t *lenp)
 			o += n;
 			continue;
 		}
-		n = ch < 0x80 ? 1 : utf8_len(r);
+		n = ch < 0x80 ? 1 : utf8_len((const unsigned char *)r->p,
+					     (size_t)(r->end - r->p));
 		if (!n)
 			return rd_fail(r, "invalid UTF-8 in a string"), NULL;
 		memcpy(o, r->p, n);
@@ -616,14 +617,27 @@ void jw_end_array(struct json_writer *w)
 	jw_close(w, ']');
 }
 
-/** jw_quoted() - @s as a JSON string literal. */
+/** jw_quoted() - @s as a JSON string literal; a byte that does not start
+ * valid UTF-8 (a string cut inside a character) becomes U+FFFD, so the
+ * text stays valid whatever the caller passes. */
 static void jw_quoted(struct json_writer *w, const char *s)
 {
 	char esc[8];
+	size_t n;
 
 	jw_put(w, "\"", 1);
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
+
+		if (ch >= 0x80) {
+			n = utf8_len((const unsigned char *)s, strnlen(s, 4));
+			if (n)
+				jw_put(w, s, n);
+			else
+				jw_put(w, "\\ufffd", 6);
+			s += n ? n - 1 : 0;
+			continue;
+		}
 
 		if (ch == '"' || ch == '\\') {
 			esc[0] = '\\';

@@ -99,8 +99,8 @@ void jw_begin_array(struct json_writer *w);
 void jw_end_array(struct json_writer *w);
 /** jw_key() - the name of the next member of the current object. */
 void jw_key(struct json_writer *w, const char *key);
-/** jw_string() - a string value, escaped as JSON needs (bytes >= 0x80 are
- * copied as they are: the caller passes UTF-8). */
+/** jw_string() - a string value, escaped as JSON needs; valid UTF-8 is
+ * copied, any other byte >= 0x80 written as U+FFFD. */
 void jw_string(struct json_writer *w, const char *s);
 /** jw_uint() - an unsigned integer value. */
 void jw_uint(struct json_writer *w, uint64_t v);

@@ -136,6 +136,12 @@ static void test_writer(void)
 	CHECK(jw_text(&w) == NULL);  /* closed what was not open */
 	jw_free(&w);
 	CHECK(jw_text(&w) && !strcmp(jw_text(&w), ""));
+	/* a string cut inside a character still makes valid JSON */
+	jw_string(&w, "a\xc3\xa9\xe2\x82|\xff\xc3");
+	CHECK(jw_text(&w) && !strcmp(jw_text(&w), "\"a\xc3\xa9\\ufffd\\ufffd|\\ufffd\\ufffd\""));
+	CHECK_EQ(parse(&d, jw_text(&w)), 0);
+	json_free(&d);
+	jw_free(&w);
 }
 
 int main(void)
