@@ -53,10 +53,15 @@ require_root "${TESTS[@]}"
 WORK=$(mktemp -d /tmp/slirp-control.XXXXXX) || fail_all "no work directory" "${TESTS[@]}"
 SOCK=$WORK/control.sock
 
-# ctl JSON: send JSON the way rootlesskit does, print the reply
-ctl() {
+# ctl_expect NAME JSON PYEXPR: send JSON the way rootlesskit does (no
+# newline, shutdown(SHUT_WR), read to the end), keep the reply in
+# REPLY_FILE and print it as a comment; true when PYEXPR holds for the
+# parsed reply (as r)
+REPLY_FILE=
+ctl_expect() {
+	REPLY_FILE=$WORK/reply-$N.json
 	timeout 10 python3 -c '
-import socket, sys
+import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(5)
 s.connect(sys.argv[1])
@@ -68,19 +73,10 @@ while True:
     if not b:
         break
     out += b
-print(out.decode().strip())' "$SOCK" "$1" 2>&1
-}
-
-# ctl_expect NAME JSON PYEXPR: ctl JSON, print the reply as a comment,
-# true when PYEXPR holds for the parsed reply (as r); the reply is kept in
-# REPLY_FILE
-REPLY_FILE=
-ctl_expect() {
-	REPLY_FILE=$WORK/reply-$N.json
-	ctl "$2" >"$REPLY_FILE"
-	echo "# $1: $(cat "$REPLY_FILE")"
-	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
-		"$REPLY_FILE" "$3" 2>/dev/null
+open(sys.argv[3], "wb").write(out)
+print("# " + sys.argv[4] + ": " + out.decode().strip())
+r = json.loads(out)
+sys.exit(0 if eval(sys.argv[5]) else 1)' "$SOCK" "$2" "$REPLY_FILE" "$1" "$3" 2>&1
 }
 
 # fetch NS URL: print what GET URL returns from NS (10 s at most)
