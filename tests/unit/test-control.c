@@ -4,8 +4,8 @@
  * loop, with pair and slirp handles attached: every command and its
  * errors, malformed requests (the connection lives on), two clients at
  * once, pipelined requests, an oversized line (error, then closed), the
- * slirp4netns way of asking (no newline, shutdown(SHUT_WR)), and the
- * argument checks of the public calls. Host forwards listen on loopback
+ * slirp4netns way of asking (no newline, shutdown(SHUT_WR)), the client
+ * limit, and the argument checks of the public calls. Host forwards listen on loopback
  * only. Waits are bounded in loop rounds; nothing asserts timing.
  */
 #include <arpa/inet.h>
@@ -445,6 +445,41 @@ static void test_slirp4netns_style(void)
 	setup_close(&st);
 }
 
+/* 32 clients are served; the 33rd is told so and closed; once one
+ * leaves, a new one is served again. */
+static void test_too_many_clients(void)
+{
+	static struct client c[34];
+	struct setup st;
+	char r[BUF_MAX];
+	unsigned i;
+
+	if (setup_open(&st, true)) {
+		CHECK(0);
+		setup_close(&st);
+		return;
+	}
+	for (i = 0; i < 32; i++) {
+		client_connect(&c[i]);
+		CHECK(ask(&c[i], "{\"execute\": \"list\"}", r, sizeof(r)));
+	}
+	client_connect(&c[32]);
+	CHECK(client_line(&c[32], r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"error\": {\"desc\": \"too many control clients\"}}"));
+	CHECK(client_eof(&c[32]));
+	close(c[32].fd);
+	close(c[0].fd);
+	for (i = 0; i < 3; i++)
+		netbe_epoll_dispatch(ep, 10);
+	client_connect(&c[33]);
+	CHECK(ask(&c[33], "{\"execute\": \"list\"}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "\"return\"");
+	for (i = 1; i < 32; i++)
+		close(c[i].fd);
+	close(c[33].fd);
+	setup_close(&st);
+}
+
 static void test_api_args(void)
 {
 	const struct netbe_loop *l = netbe_epoll_loop(ep);
@@ -513,6 +548,7 @@ int main(void)
 	RUN(test_two_clients);
 	RUN(test_oversized);
 	RUN(test_slirp4netns_style);
+	RUN(test_too_many_clients);
 	RUN(test_api_args);
 	netbe_epoll_free(ep);
 	unlink(sock_path);
