@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -446,6 +447,112 @@ static inline int netbe_get_stats(struct netbe *be, struct netbe_stats *st)
 
 /** netbe_drop_reason_name() - "tx_bad_hdr", ...; "unknown" if out of range. */
 NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r);
+
+/* ------------------------------------------------------------------------ */
+/* Host port forwards (slirp)                                               */
+/* ------------------------------------------------------------------------ */
+
+enum netbe_hostfwd_proto {
+	NETBE_HOSTFWD_TCP = 0,
+	NETBE_HOSTFWD_UDP = 1,
+};
+
+/*
+ * A host port forward: connections (TCP) or datagrams (UDP) to @host reach
+ * @guest inside the backend's virtual network. Either end may be IPv4 or
+ * IPv6, independently (an IPv6 listener can forward to the guest's IPv4
+ * address). An IPv6 @host listens for IPv6 only.
+ */
+struct netbe_hostfwd {
+	unsigned id;                     /* set by add and list; ignored by add */
+	enum netbe_hostfwd_proto proto;
+	struct sockaddr_storage host;    /* AF_INET/AF_INET6 address and port the
+					  * host listens on (0.0.0.0/:: for all) */
+	struct sockaddr_storage guest;   /* AF_INET/AF_INET6 address and port in
+					  * the guest network; 0.0.0.0 means the
+					  * backend's default guest (10.0.2.15) */
+};
+
+/**
+ * netbe_hostfwd_add() - forward a host port to the guest, at run time
+ * @fwd: what to forward (fwd->id is ignored)
+ * @id: receives the forward's id (>= 1, never reused by this handle); may
+ *      be NULL
+ *
+ * Only backends with a user-mode stack (slirp) have host forwards; forwards
+ * given in the spec (slirp's hostfwd=) are listed and removable the same way.
+ * Call from the thread that runs the handle's loop.
+ * Return: 0; -EINVAL for a bad argument (family, port 0, a guest address
+ * outside the virtual network); -EOPNOTSUPP for a backend without host
+ * forwards; -EADDRINUSE or another errno when the host cannot listen.
+ */
+NETBE_EXPORT int netbe_hostfwd_add(struct netbe *be, const struct netbe_hostfwd *fwd,
+				   unsigned *id);
+
+/**
+ * netbe_hostfwd_remove() - stop forward @id (the listener closes;
+ * connections already forwarded stay). Call from the loop's thread.
+ * Return: 0, -ENOENT for an unknown id, -EOPNOTSUPP as above, -EINVAL.
+ */
+NETBE_EXPORT int netbe_hostfwd_remove(struct netbe *be, unsigned id);
+
+/**
+ * netbe_hostfwd_list() - copy up to @max forwards, oldest first, into @out
+ * (@out may be NULL when @max is 0). Call from the loop's thread.
+ * Return: the number of forwards the handle has (more than @max means
+ * the list was cut), -EOPNOTSUPP as above, or -EINVAL.
+ */
+NETBE_EXPORT int netbe_hostfwd_list(struct netbe *be, struct netbe_hostfwd *out,
+				    unsigned max);
+
+/* ------------------------------------------------------------------------ */
+/* Control socket                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Longest request line a control socket takes, newline excluded. */
+#define NETBE_CONTROL_LINE_MAX 16384
+
+struct netbe_control;
+
+/**
+ * netbe_control_open() - serve the control protocol (doc/control.md) on a
+ * unix stream socket at @path, through @loop
+ * @ctl: receives the control socket, NULL on failure
+ *
+ * JSON lines: one request object per line, one reply per line, any number
+ * of clients at once; a request may also end with the client's
+ * shutdown(SHUT_WR), as slirp4netns clients (rootlesskit, podman) send
+ * it, and the connection then closes after the reply. Commands include
+ * slirp4netns's add_hostfwd, list_hostfwd and remove_hostfwd, acting on
+ * attached handles. A stale socket file at @path is replaced; any other
+ * file there is an error. The socket file is made mode 0600.
+ * Return: 0; -EINVAL (NULL arguments, a loop without all six operations),
+ * -ENAMETOOLONG, -EEXIST (@path is not a socket), or the errno of
+ * socket/bind/listen/the loop.
+ */
+NETBE_EXPORT int netbe_control_open(struct netbe_control **ctl, const char *path,
+				    const struct netbe_loop *loop);
+
+/**
+ * netbe_control_attach() - make handle @be reachable by requests as @name
+ * (1 to 63 printable characters, unique). Requests run on the loop's
+ * thread, so attach and detach there too; detach (or close the control
+ * socket) before closing the handle.
+ * Return: 0; -EINVAL for NULL arguments or a bad name; -EEXIST when @name
+ * or @be is attached already; -ENOMEM.
+ */
+NETBE_EXPORT int netbe_control_attach(struct netbe_control *ctl, const char *name,
+				      struct netbe *be);
+
+/**
+ * netbe_control_detach() - forget handle @be (it stays open).
+ * Return: 0, -EINVAL for NULL arguments, -ENOENT when not attached.
+ */
+NETBE_EXPORT int netbe_control_detach(struct netbe_control *ctl, struct netbe *be);
+
+/** netbe_control_close() - close every client connection and the socket,
+ * remove the socket file; attached handles stay open. NULL is a no-op. */
+NETBE_EXPORT void netbe_control_close(struct netbe_control *ctl);
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                 */

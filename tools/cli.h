@@ -22,5 +22,8 @@ void cli_print_stats(const char *label, const char *spec, struct netbe *be);
 int cli_parse_uint(const char *cmd, const char *opt, const char *arg, long min,
 		   long max, const char *unit, unsigned *out);
 int cli_parse_mac(const char *cmd, const char *arg, uint8_t mac[6]);
+int cli_control_open(const char *cmd, const char *path, struct netbe_epoll *ep,
+		     struct netbe *const *handles, const char *const *names,
+		     unsigned n, struct netbe_control **ctl);
 
 #endif /* NETBE_CLI_H */

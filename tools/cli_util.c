@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli_util.c - what several subcommands print and parse the same way:
- * a handle's counters on one line, a bounded number option, a MAC address.
+ * a handle's counters on one line, a bounded number option, a MAC address,
+ * the --control socket.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,34 @@ int cli_parse_uint(const char *cmd, const char *opt, const char *arg, long min,
 	}
 	*out = (unsigned)v;
 	return 0;
+}
+
+/** cli_control_open() - serve the control socket at @path (--control) on
+ * @ep with the @n @handles attached under @names, and say so on stdout.
+ * Return: 0 with *@ctl set (NULL when @path is NULL), or 1 after printing
+ * what failed on stderr. */
+int cli_control_open(const char *cmd, const char *path, struct netbe_epoll *ep,
+		     struct netbe *const *handles, const char *const *names,
+		     unsigned n, struct netbe_control **ctl)
+{
+	unsigned i;
+
+	*ctl = NULL;
+	if (!path)
+		return 0;
+	if (netbe_control_open(ctl, path, netbe_epoll_loop(ep)))
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (netbe_control_attach(*ctl, names[i], handles[i]))
+			goto fail;
+	printf("%s: control socket on %s\n", cmd, path);
+	fflush(stdout);
+	return 0;
+fail:
+	fprintf(stderr, "%s: --control %s: %s\n", cmd, path, netbe_last_error());
+	netbe_control_close(*ctl);
+	*ctl = NULL;
+	return 1;
 }
 
 /** cli_parse_mac() - parse "xx:xx:xx:xx:xx:xx" into @mac.

@@ -9,7 +9,9 @@
  * per direction how many frames moved in how many receive bursts.
  * --busy-poll makes the loop spin for a while after traffic instead of
  * sleeping (netbe_epoll_set_busy_poll), for poll-mode comparisons and
- * latency.
+ * latency. --control PATH serves the control socket (doc/control.md) with
+ * end A attached as "a" and end B as "b": slirp4netns-style host
+ * forwards at run time, counters.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -24,6 +26,8 @@ struct patch {
 	struct netbe_epoll *ep;
 	struct cable *cable;
 	const char *spec_a, *spec_b;
+	const char *control;
+	struct netbe_control *ctl;
 };
 
 static struct netbe_epoll *signal_loop;
@@ -102,15 +106,28 @@ static int patch_run(struct patch *p, unsigned stats, unsigned busy_us)
 	return ret;
 }
 
+/* Serve --control with both ends attached. Return: 0, or 1 after a
+ * message. */
+static int control_open(struct patch *p)
+{
+	static const char *const names[] = { "a", "b" };
+	struct netbe *ends[] = { cable_end(p->cable, false), cable_end(p->cable, true) };
+
+	return cli_control_open("patch", p->control, p->ep, ends, names, 2, &p->ctl);
+}
+
 /* Print the usage to @out. Return: 2, the usage-error exit code. */
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: netbe patch [--stats SECONDS] [--busy-poll USEC] SPEC_A SPEC_B\n"
+	fprintf(out, "usage: netbe patch [--stats SECONDS] [--busy-poll USEC] [--control PATH] SPEC_A SPEC_B\n"
 		     "  a userspace L2 cable between two backends, until SIGINT/SIGTERM (exit 0)\n"
 		     "  or a backend failure (exit 1); the counters are printed at the end\n"
 		     "  --stats SECONDS  print the counters every SECONDS too\n"
 		     "  --busy-poll USEC keep polling for USEC (up to 1000000) after traffic\n"
-		     "                   before sleeping: fewer wake-ups, a CPU spinning\n");
+		     "                   before sleeping: fewer wake-ups, a CPU spinning\n"
+		     "  --control PATH   serve the control socket (JSON lines, slirp4netns's\n"
+		     "                   add_hostfwd/list_hostfwd/remove_hostfwd, list, stats)\n"
+		     "                   at PATH, ends attached as \"a\" and \"b\"\n");
 	return 2;
 }
 
@@ -121,6 +138,7 @@ static int parse_args(int argc, char **argv, struct patch *p, unsigned *stats,
 	static const struct option opts[] = {
 		{ "stats", required_argument, NULL, 's' },
 		{ "busy-poll", required_argument, NULL, 'b' },
+		{ "control", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -132,6 +150,8 @@ static int parse_args(int argc, char **argv, struct patch *p, unsigned *stats,
 			ret = cli_parse_uint("patch", "stats", optarg, 1, 86400, "seconds", stats);
 		else if (c == 'b')
 			ret = cli_parse_uint("patch", "busy-poll", optarg, 0, 1000000, "microseconds", busy_us);
+		else if (c == 'c')
+			p->control = optarg;
 		else if (c == 'h')
 			return usage(stdout), 1;
 		else
@@ -158,7 +178,8 @@ int netbe_cmd_patch(int argc, char **argv)
 	if (netbe_epoll_new(&p.ep))
 		return 1;
 	ret = cable_open(&p.cable, p.ep, p.spec_a, p.spec_b) ? 1
-	      : patch_run(&p, stats, busy_us);
+	      : control_open(&p) ? 1 : patch_run(&p, stats, busy_us);
+	netbe_control_close(p.ctl);
 	cable_close(p.cable);
 	netbe_epoll_free(p.ep);
 	return ret;

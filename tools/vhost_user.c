@@ -8,7 +8,9 @@
  * (netbe_vhost_user_new()); this file is the command line around them, on
  * the built-in epoll loop. SIGINT/SIGTERM end it with exit code 0 after the
  * counters are printed: one line per queue pair's backend handle, one for
- * the device. --stats prints them periodically too.
+ * the device. --stats prints them periodically too. --control PATH serves
+ * the control socket (doc/control.md) with queue pair N's backend
+ * attached as "pairN".
  */
 #include <getopt.h>
 #include <signal.h>
@@ -23,6 +25,8 @@
 struct vhu_cli {
 	struct netbe_vhost_user_params params;
 	unsigned stats;
+	const char *control;
+	struct netbe_control *ctl;
 	struct netbe_epoll *ep;
 	struct netbe_vhost_user *vu;
 };
@@ -108,11 +112,29 @@ static int vhu_run(struct vhu_cli *c)
 	return ret;
 }
 
+/* Serve --control with every queue pair's backend attached as "pairN".
+ * Return: 0, or 1 after a message. */
+static int control_open(struct vhu_cli *c)
+{
+	struct netbe_vdev *dev = netbe_vhost_user_dev(c->vu);
+	struct netbe *be[NETBE_VDEV_PAIRS_MAX];
+	char names[NETBE_VDEV_PAIRS_MAX][16];
+	const char *np[NETBE_VDEV_PAIRS_MAX];
+	unsigned i, n = c->params.dev.queue_pairs;
+
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "pair%u", i);
+		np[i] = names[i];
+		be[i] = netbe_vdev_backend(dev, i);
+	}
+	return cli_control_open("vhost-user", c->control, c->ep, be, np, n, &c->ctl);
+}
+
 /* Print the usage to @out. Return: 2, the usage-error exit code. */
 static int usage(FILE *out)
 {
 	fprintf(out, "usage: netbe vhost-user [--socket PATH] [--client] [--queues N] [--mac MAC]\n"
-			"                        [--stats SECONDS] [--busy-poll USEC] SPEC\n"
+			"                        [--stats SECONDS] [--busy-poll USEC] [--control PATH] SPEC\n"
 			"  --socket PATH   the vhost-user socket (default " DEFAULT_SOCKET ")\n"
 			"  --client        connect to PATH (the frontend listens) and reconnect\n"
 			"  --queues N      queue pairs, 1..%d; the spec is opened once per pair\n"
@@ -120,7 +142,10 @@ static int usage(FILE *out)
 			"  --mac MAC       the device's MAC (default: random, locally administered)\n"
 			"  --stats SECONDS print the counters every SECONDS\n"
 			"  --busy-poll USEC poll a dry tx ring and the loop for USEC (up to 1000)\n"
-			"                  before sleeping: fewer guest kicks, a CPU spinning\n",
+			"                  before sleeping: fewer guest kicks, a CPU spinning\n"
+			"  --control PATH  serve the control socket (JSON lines, slirp4netns's\n"
+			"                  add_hostfwd/list_hostfwd/remove_hostfwd, list, stats)\n"
+			"                  at PATH, queue pair N's backend attached as \"pairN\"\n",
 		NETBE_VDEV_PAIRS_MAX);
 	return 2;
 }
@@ -145,6 +170,9 @@ static int parse_option(struct vhu_cli *c, int opt, const char *arg)
 	case 'b':
 		return cli_parse_uint("vhost-user", "busy-poll", arg, 0, 1000,
 				      "microseconds", &c->params.dev.poll_us);
+	case 'C':
+		c->control = arg;
+		return 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -164,6 +192,7 @@ static int parse_args(int argc, char **argv, struct vhu_cli *c)
 		{ "mac", required_argument, NULL, 'm' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "busy-poll", required_argument, NULL, 'b' },
+		{ "control", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -192,7 +221,9 @@ int netbe_cmd_vhost_user(int argc, char **argv)
 		return ret == 1 ? 0 : ret;
 	if (netbe_epoll_new(&c.ep))
 		return 1;
-	ret = netbe_vhost_user_new(&c.vu, &c.params, netbe_epoll_loop(c.ep)) ? 1 : vhu_run(&c);
+	ret = netbe_vhost_user_new(&c.vu, &c.params, netbe_epoll_loop(c.ep)) ? 1
+	      : control_open(&c) ? 1 : vhu_run(&c);
+	netbe_control_close(c.ctl);
 	netbe_vhost_user_free(c.vu);
 	netbe_epoll_free(c.ep);
 	return ret;

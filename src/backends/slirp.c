@@ -106,7 +106,7 @@
 #define SL_REC_WRAP UINT32_MAX
 #define SL_NS_PER_MS 1000000ULL
 #define SL_POLL_MIN_MS 1u
-#define SL_FWD_SYNTAX "tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, e.g. hostfwd=tcp::2222-:22"
+#define SL_FWD_SYNTAX "tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, e.g. hostfwd=tcp::2222-:22 or hostfwd=tcp:[::1]:8080-[fd00::15]:80"
 
 /* Virtual network, as QEMU's user networking numbers it. */
 #define SL_NET "10.0.2.0"
@@ -188,17 +188,15 @@ struct sl_priv {
 	size_t mtu;
 
 	struct sl_ring ring;
-};
 
-/* A parsed hostfwd= value. */
-struct sl_fwd {
-	bool udp;
-	struct in_addr host_addr, guest_addr;
-	int host_port, guest_port;
+	bool ipv6;                 /* the guest network has fd00::/64 */
+	struct netbe_hostfwd *fwds;    /* host forwards, oldest first */
+	unsigned nfwds, fwds_cap;
+	unsigned fwd_last_id;
 };
 
 static const struct netbe_key sl_keys[] = {
-	{ "hostfwd", "tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT: forward a host port to the guest (HOSTADDR defaults to 127.0.0.1, GUESTADDR to 10.0.2.15)",
+	{ "hostfwd", "tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT: forward a host port to the guest (HOSTADDR defaults to 127.0.0.1, GUESTADDR to 10.0.2.15; IPv6 in brackets: tcp:[::1]:8080-[fd00::15]:80)",
 	  NETBE_KEY_REPEAT },
 	{ "restrict", "on|off: isolate the guest: only hostfwd connections, nothing outside (default off)", 0 },
 	{ "mtu", "68..65520: MTU of the virtual link (default 1500); above 4000 offload=auto offers the guest no offloads", 0 },
@@ -799,32 +797,33 @@ static const SlirpCb sl_callbacks = {
 };
 
 /* ------------------------------------------------------------------------ */
-/* hostfwd= parsing                                                         */
+/* Host forwards: hostfwd= and the hostfwd ops                              */
 /* ------------------------------------------------------------------------ */
 
 /** sl_parse_endpoint() - "[ADDR]:PORT" in @s (@len chars) by the address
- * grammar, IPv4 only, ADDR @def when empty.
+ * grammar (IPv4 or bracketed IPv6), ADDR @def when empty, into @out.
  * Return: NULL, or what is wrong with it (in @why or a literal). */
 static const char *sl_parse_endpoint(const char *s, size_t len, const char *def,
-				     struct in_addr *addr, int *port,
+				     struct sockaddr_storage *out,
 				     char *why, size_t whylen)
 {
-	char text[64];
+	char text[96];
 	struct netbe_addr a;
 
 	if (len + strlen(def) >= sizeof(text))
 		return "address too long";
 	snprintf(text, sizeof(text), "%s%.*s", len && *s == ':' ? def : "", (int)len, s);
-	if (netbe_addr_parse(text, NETBE_ADDR_V4, 0, &a, why, whylen))
+	if (netbe_addr_parse(text, 0, 0, &a, why, whylen))
 		return why;
-	*addr = ((struct sockaddr_in *)&a.ss)->sin_addr;
-	*port = netbe_addr_port((struct sockaddr *)&a.ss);
+	if (a.ss.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&a.ss)->sin6_scope_id)
+		return "scoped IPv6 addresses (%IFACE) are not supported";
+	*out = a.ss;
 	return NULL;
 }
 
-/** sl_fwd_check_guest() - Return: NULL when @a is a guest address of the
- * virtual network, or what is wrong with it. */
-static const char *sl_fwd_check_guest(struct in_addr a)
+/** sl_check_guest4() - Return: NULL when @a is a guest address of the
+ * virtual IPv4 network, or what is wrong with it. */
+static const char *sl_check_guest4(struct in_addr a)
 {
 	uint32_t h = ntohl(a.s_addr), net = ntohl(inet_addr(SL_NET));
 	uint32_t mask = ntohl(inet_addr(SL_MASK)), host = h & ~mask;
@@ -837,9 +836,41 @@ static const char *sl_fwd_check_guest(struct in_addr a)
 	return NULL;
 }
 
+/** sl_check_guest6() - Return: NULL when @a is a guest address of the
+ * virtual IPv6 network (on when @ipv6), or what is wrong with it. */
+static const char *sl_check_guest6(const struct in6_addr *a, bool ipv6)
+{
+	struct in6_addr net, gw, dns;
+
+	inet_pton(AF_INET6, SL_NET6, &net);
+	inet_pton(AF_INET6, SL_HOST6, &gw);
+	inet_pton(AF_INET6, SL_DNS6, &dns);
+	if (!ipv6)
+		return "an IPv6 guest address with ipv6=off";
+	if (memcmp(a, &net, SL_PREFIX6_LEN / 8))
+		return "guest address outside fd00::/64";
+	if (!memcmp(a, &net, sizeof(*a)) || !memcmp(a, &gw, sizeof(*a)) ||
+	    !memcmp(a, &dns, sizeof(*a)))
+		return "guest address is the network, gateway or DNS address";
+	return NULL;
+}
+
+/** sl_check_guest() - fill in the default guest (10.0.2.15 for 0.0.0.0)
+ * and check @g. Return: NULL when the guest can be reached, or why not. */
+static const char *sl_check_guest(struct sockaddr_storage *g, bool ipv6)
+{
+	struct sockaddr_in *g4 = (struct sockaddr_in *)g;
+
+	if (g->ss_family == AF_INET6)
+		return sl_check_guest6(&((struct sockaddr_in6 *)g)->sin6_addr, ipv6);
+	if (!g4->sin_addr.s_addr)
+		g4->sin_addr.s_addr = inet_addr(SL_DHCP_START);
+	return sl_check_guest4(g4->sin_addr);
+}
+
 /** sl_parse_fwd() - parse a hostfwd= value into @f.
  * Return: 0, or -EINVAL naming the key, the value and the syntax. */
-static int sl_parse_fwd(const char *v, struct sl_fwd *f)
+static int sl_parse_fwd(const char *v, bool ipv6, struct netbe_hostfwd *f)
 {
 	const char *colon = strchr(v, ':'), *dash, *why;
 	char buf[256];
@@ -852,7 +883,7 @@ static int sl_parse_fwd(const char *v, struct sl_fwd *f)
 	}
 	plen = (size_t)(colon - v);
 	if (plen == 3 && !strncmp(v, "udp", 3))
-		f->udp = true;
+		f->proto = NETBE_HOSTFWD_UDP;
 	else if (plen && !(plen == 3 && !strncmp(v, "tcp", 3))) {
 		why = "protocol is not tcp or udp";
 		goto bad;
@@ -863,13 +894,12 @@ static int sl_parse_fwd(const char *v, struct sl_fwd *f)
 		goto bad;
 	}
 	why = sl_parse_endpoint(colon + 1, (size_t)(dash - colon - 1),
-				SL_FWD_HOST_DEFAULT, &f->host_addr, &f->host_port,
-				buf, sizeof(buf));
+				SL_FWD_HOST_DEFAULT, &f->host, buf, sizeof(buf));
 	if (!why)
 		why = sl_parse_endpoint(dash + 1, strlen(dash + 1), SL_DHCP_START,
-					&f->guest_addr, &f->guest_port, buf, sizeof(buf));
+					&f->guest, buf, sizeof(buf));
 	if (!why)
-		why = sl_fwd_check_guest(f->guest_addr);
+		why = sl_check_guest(&f->guest, ipv6);
 	if (!why)
 		return 0;
 bad:
@@ -877,31 +907,145 @@ bad:
 			  v, why, SL_FWD_SYNTAX);
 }
 
+/** sl_sa_len() - Return: the length of the AF_INET/AF_INET6 address @ss. */
+static socklen_t sl_sa_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					 : sizeof(struct sockaddr_in);
+}
+
+/** sl_fwd_flags() - Return: libslirp's SLIRP_HOSTFWD_* flags for @f; an
+ * IPv6 listener takes IPv6 only, so 0.0.0.0 and :: can both be forwarded. */
+static int sl_fwd_flags(const struct netbe_hostfwd *f)
+{
+	return (f->proto == NETBE_HOSTFWD_UDP ? SLIRP_HOSTFWD_UDP : 0) |
+	       (f->host.ss_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
+}
+
+/** sl_fwd_room() - make room for one more forward.
+ * Return: 0 or -ENOMEM with a message. */
+static int sl_fwd_room(struct sl_priv *s)
+{
+	unsigned cap = s->fwds_cap ? 2 * s->fwds_cap : 8;
+	struct netbe_hostfwd *f;
+
+	if (s->nfwds < s->fwds_cap)
+		return 0;
+	f = realloc(s->fwds, cap * sizeof(*f));
+	if (!f)
+		return netbe_errf(-ENOMEM, "slirp: out of memory for a host forward");
+	s->fwds = f;
+	s->fwds_cap = cap;
+	return 0;
+}
+
+/**
+ * sl_fwd_install() - have libslirp listen for forward @f (guest already
+ * checked) and record it under a new id; @what names the request in
+ * messages. Return: 0 with *@id set, or a negative errno with a message.
+ */
+static int sl_fwd_install(struct netbe *be, const struct netbe_hostfwd *f,
+			  unsigned *id, const char *what)
+{
+	struct sl_priv *s = netbe_priv(be);
+	char host[NETBE_ADDR_STRLEN];
+	int ret = sl_fwd_room(s), err = 0;
+
+	if (ret)
+		return ret;
+	sl_enter(s);
+	errno = 0;
+	if (slirp_add_hostxfwd(s->slirp, (const struct sockaddr *)&f->host,
+			       sl_sa_len(&f->host), (const struct sockaddr *)&f->guest,
+			       sl_sa_len(&f->guest), sl_fwd_flags(f)) < 0)
+		err = errno ? errno : EADDRINUSE;
+	sl_leave(be);
+	if (err) {
+		netbe_addr_format((const struct sockaddr *)&f->host, sl_sa_len(&f->host),
+				  host, sizeof(host));
+		return netbe_errf(-err, "slirp: %s: cannot listen on %s %s: %s - pick a free host port or address",
+				  what, f->proto == NETBE_HOSTFWD_UDP ? "udp" : "tcp",
+				  host, strerror(err));
+	}
+	s->fwds[s->nfwds] = *f;
+	s->fwds[s->nfwds].id = *id = ++s->fwd_last_id;
+	s->nfwds++;
+	return 0;
+}
+
 /** sl_add_fwds() - parse and install every hostfwd= of @spec.
  * Return: 0 or a negative errno with a message. */
-static int sl_add_fwds(struct sl_priv *s, const struct netbe_spec *spec)
+static int sl_add_fwds(struct netbe *be, const struct netbe_spec *spec)
 {
-	unsigned i, n = netbe_spec_count(spec, "hostfwd");
-	char host[INET_ADDRSTRLEN];
-	struct sl_fwd f;
-	int ret, err;
+	struct sl_priv *s = netbe_priv(be);
+	unsigned i, id, n = netbe_spec_count(spec, "hostfwd");
+	struct netbe_hostfwd f;
+	char what[128];
+	int ret;
 
 	for (i = 0; i < n; i++) {
 		const char *v = netbe_spec_nth(spec, "hostfwd", i);
 
-		ret = sl_parse_fwd(v, &f);
+		ret = sl_parse_fwd(v, s->ipv6, &f);
+		snprintf(what, sizeof(what), "hostfwd=%s", v);
+		if (!ret)
+			ret = sl_fwd_install(be, &f, &id, what);
 		if (ret)
 			return ret;
-		errno = 0;
-		if (slirp_add_hostfwd(s->slirp, f.udp, f.host_addr, f.host_port,
-				      f.guest_addr, f.guest_port) == 0)
-			continue;
-		err = errno ? errno : EADDRINUSE;
-		inet_ntop(AF_INET, &f.host_addr, host, sizeof(host));
-		return netbe_errf(-err, "slirp: hostfwd=%s: cannot listen on %s:%d: %s - pick a free host port or address",
-				  v, host, f.host_port, strerror(err));
 	}
 	return 0;
+}
+
+/** sl_hostfwd_add() - the backend's hostfwd_add().
+ * Return: 0 with *@id set, or a negative errno with a message. */
+static int sl_hostfwd_add(struct netbe *be, const struct netbe_hostfwd *fwd,
+			  unsigned *id)
+{
+	struct sl_priv *s = netbe_priv(be);
+	struct netbe_hostfwd f = *fwd;
+	const char *why = sl_check_guest(&f.guest, s->ipv6);
+
+	if (why)
+		return netbe_errf(-EINVAL, "slirp: netbe_hostfwd_add: %s", why);
+	return sl_fwd_install(be, &f, id, "netbe_hostfwd_add");
+}
+
+/** sl_hostfwd_remove() - the backend's hostfwd_remove(): close the
+ * listener of forward @id. Return: 0 or -ENOENT with a message. */
+static int sl_hostfwd_remove(struct netbe *be, unsigned id)
+{
+	struct sl_priv *s = netbe_priv(be);
+	struct netbe_hostfwd *f;
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < s->nfwds && s->fwds[i].id != id; i++)
+		;
+	if (i == s->nfwds)
+		return netbe_errf(-ENOENT, "slirp: no host forward with id %u", id);
+	f = &s->fwds[i];
+	sl_enter(s);
+	ret = slirp_remove_hostxfwd(s->slirp, (const struct sockaddr *)&f->host,
+				    sl_sa_len(&f->host), sl_fwd_flags(f));
+	sl_leave(be);
+	if (ret < 0)
+		nb_info("slirp: host forward %u had no listener left in libslirp", id);
+	memmove(f, f + 1, (s->nfwds - i - 1) * sizeof(*f));
+	s->nfwds--;
+	return 0;
+}
+
+/** sl_hostfwd_list() - the backend's hostfwd_list().
+ * Return: the number of forwards. */
+static int sl_hostfwd_list(struct netbe *be, struct netbe_hostfwd *out,
+			   unsigned max)
+{
+	struct sl_priv *s = netbe_priv(be);
+	unsigned n = s->nfwds < max ? s->nfwds : max;
+
+	if (n)
+		memcpy(out, s->fwds, n * sizeof(*out));
+	return (int)s->nfwds;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -970,6 +1114,7 @@ static void sl_release(struct netbe *be)
 	free(s->watch);
 	free(s->watched);
 	free(s->bounce);
+	free(s->fwds);
 	free(s->ring.buf);
 	pthread_mutex_destroy(&s->ring.lock);
 	pthread_mutex_destroy(&s->lock);
@@ -1011,6 +1156,7 @@ static int sl_open(struct netbe *be, const struct netbe_spec *spec)
 	s->wake_fd = -1;
 	s->loop_thread = pthread_self();
 	ret = sl_config(spec, &cfg, &s->mtu);
+	s->ipv6 = !ret && cfg.in6_enabled;
 	if (!ret)
 		ret = sl_open_loop(be);
 	if (ret)
@@ -1029,7 +1175,7 @@ static int sl_open(struct netbe *be, const struct netbe_spec *spec)
 				 slirp_version_string());
 		goto fail;
 	}
-	ret = sl_add_fwds(s, spec);
+	ret = sl_add_fwds(be, spec);
 	if (ret)
 		goto fail;
 	sl_enter(s);
@@ -1173,4 +1319,7 @@ const struct netbe_backend netbe_backend_slirp = {
 	.send = sl_send,
 	.recv = sl_recv,
 	.rx_count = sl_rx_count,
+	.hostfwd_add = sl_hostfwd_add,
+	.hostfwd_remove = sl_hostfwd_remove,
+	.hostfwd_list = sl_hostfwd_list,
 };

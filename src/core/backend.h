@@ -109,6 +109,24 @@ struct netbe_backend {
 	 * of be->native_caps); program the host accordingly. Return 0 or -errno.
 	 */
 	int (*set_offload)(struct netbe *be, uint64_t features);
+	/*
+	 * hostfwd_add() / hostfwd_remove() / hostfwd_list() - optional, all
+	 * three or none: host port forwards of a backend with a user-mode
+	 * stack (slirp). Core checked the arguments (a known proto, AF_INET
+	 * or AF_INET6 ends, non-zero ports, @out non-NULL when @max is not 0)
+	 * and calls them on the loop's thread; they may run while another
+	 * thread sends. add() sets *@id to a new id >= 1 that the handle never
+	 * reuses; list() copies up to @max forwards oldest first and returns
+	 * how many there are. Return: 0 (add, remove) or the count (list), or
+	 * a negative errno with a message (netbe_errf): -EINVAL for a guest
+	 * address the backend cannot reach, -ENOENT for an unknown id, the
+	 * errno of the host's listen.
+	 */
+	int (*hostfwd_add)(struct netbe *be, const struct netbe_hostfwd *fwd,
+			   unsigned *id);
+	int (*hostfwd_remove)(struct netbe *be, unsigned id);
+	int (*hostfwd_list)(struct netbe *be, struct netbe_hostfwd *out,
+			    unsigned max);
 };
 
 /* A handle. Backends read and set the fields marked "backend". */

@@ -12,7 +12,10 @@
 # - each man page in MANDIR renders without a warning (man --warnings, and
 #   groff -ww where groff is installed);
 # - the completion script parses (bash -n) and completes `netbe pa` to
-#   `patch`, `netbe patch --st` to `--stats` and a SPEC type and key.
+#   `patch`, `netbe patch --st` to `--stats` and a SPEC type and key;
+# - `netbe patch --control` and `netbe vhost-user --control` serve the
+#   control socket with their handles attached ("a"/"b", "pair0"), and
+#   remove its file when they end.
 # Nothing here needs root or the network.
 set -u
 # shellcheck source-path=SCRIPTDIR source=../lib/netns.sh
@@ -104,4 +107,43 @@ check "completion: netbe probe --t -> --timeout" complete_to --timeout "$NETBE" 
 check "completion: netbe patch ta -> tap" complete_to tap "$NETBE" patch ta
 check "completion: netbe patch pair,de -> pair,depth=" complete_to pair,depth= "$NETBE" patch pair,de
 check "completion: netbe patch udp,lo -> udp,local=" complete_to udp,local= "$NETBE" patch udp,lo
+check "completion: netbe patch --cont -> --control" complete_to --control "$NETBE" patch --cont
+
+# control_list SOCK EXPECT: the control socket at SOCK answers "list" with
+# the handles EXPECT ("name:backend ...")
+control_list() {
+	timeout 10 python3 -c '
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"{\"execute\": \"list\"}\n")
+r = json.loads(s.makefile().readline())
+got = " ".join(h["name"] + ":" + h["backend"] for h in r["return"]["handles"])
+print("# list: " + got)
+sys.exit(0 if got == sys.argv[2] else 1)' "$1" "$2"
+}
+
+# control_serves READY EXPECT CMD...: run `netbe CMD...` (with --control
+# $WORK/ctl.sock) until READY, check the list, SIGTERM it, and check that it
+# exited 0 and removed the socket file.
+control_serves() {
+	local ready=$1 expect=$2 rc
+	shift 2
+	bg_start "$WORK/control.log" "$ready" 5 "$NETBE" "$@" || return 1
+	control_list "$WORK/ctl.sock" "$expect"
+	rc=$?
+	stop_pid "$BG_PID" 5 || rc=1
+	[ "$rc" = 0 ] && [ ! -e "$WORK/ctl.sock" ]
+}
+check "patch --control serves the ends as a and b" control_serves "patch: ready" \
+	"a:pair b:null" patch --control "$WORK/ctl.sock" "pair:cli$$" null
+check "vhost-user --control serves the backend as pair0" control_serves "vhost-user: ready" \
+	"pair0:null" vhost-user --socket "$WORK/vu.sock" --control "$WORK/ctl.sock" null
+# control_bad_path: --control on a file that is not a socket fails (exit 1)
+control_bad_path() {
+	"$NETBE" patch --control "$COMPLETION" null null >"$WORK/out" 2>"$WORK/err"
+	[ $? = 1 ] && grep -q "not a socket" "$WORK/err"
+}
+check "patch --control on a path that is not a socket fails" control_bad_path
 tap_done

@@ -847,7 +847,12 @@ static void test_bad_keys(void)
 		"slirp,hostfwd=tcp:1.2.3:2222-:22", "slirp,hostfwd=tcp::+22-:22",
 		"slirp,hostfwd=tcp::2222-192.168.1.5:22",
 		"slirp,hostfwd=tcp::2222-10.0.2.2:22",
-		"slirp,hostfwd=tcp:[::1]:2222-:22", "slirp,hostfwd=tcp::1-2-:22",
+		"slirp,hostfwd=tcp::1-2-:22",
+		"slirp,hostfwd=tcp:[::1]:2222-[fd00::2]:22",
+		"slirp,hostfwd=tcp:[::1]:2222-[fd00:1::15]:22",
+		"slirp,hostfwd=tcp:[::1]:2222-[::]:22",
+		"slirp,hostfwd=tcp:[fe80::1%1]:2222-:22",
+		"slirp,ipv6=off,hostfwd=tcp:[::1]:2222-[fd00::15]:22",
 	};
 	unsigned i;
 
@@ -874,6 +879,126 @@ static void test_good_keys(void)
 		 "restrict=on,mtu=65520,ipv6=off", p1, p2);
 	CHECK_EQ(ctx_open(&c, spec), 0);
 	ctx_close(&c);
+	snprintf(spec, sizeof(spec), "slirp,hostfwd=tcp:[::1]:%u-[fd00::15]:22,hostfwd=udp:[::1]:%u-:53",
+		 p1, p2);
+	CHECK_EQ(ctx_open(&c, spec), 0);
+	ctx_close(&c);
+}
+
+/* sockaddr @ss set to @addr (IPv4 or IPv6 text) and @port. */
+static void set_sa(struct sockaddr_storage *ss, const char *addr, uint16_t port)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(addr, ':')) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+	} else {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &s4->sin_addr);
+	}
+}
+
+/* Return: whether a TCP connect to @addr:@port on the host gets through
+ * (to a listener; a refused or failed connect is false). */
+static bool host_can_connect(const char *addr, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	int fd, ret;
+
+	set_sa(&ss, addr, port);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ret = connect(fd, (struct sockaddr *)&ss, ss.ss_family == AF_INET6 ?
+		      sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	close(fd);
+	return ret == 0;
+}
+
+/* The hostfwd calls: spec forwards listed, IPv4 and IPv6 forwards added
+ * (the host port then accepts), listed, removed (the port then refuses),
+ * bad guests and busy ports refused with a message. */
+static void test_hostfwd_api(void)
+{
+	static struct ctx c;
+	uint16_t p1 = free_port(), p2 = free_port(), p3 = free_port();
+	struct netbe_hostfwd f = { .proto = NETBE_HOSTFWD_TCP }, l[4];
+	unsigned id4 = 0, id6 = 0;
+	char spec[64];
+
+	snprintf(spec, sizeof(spec), "slirp,hostfwd=tcp::%u-:22", p1);
+	if (ctx_open(&c, spec)) {
+		CHECK(0);
+		return;
+	}
+	CHECK_EQ(netbe_hostfwd_list(c.be, l, 4), 1);
+	CHECK_EQ(l[0].id, 1);
+	set_sa(&f.host, "127.0.0.1", p2);
+	set_sa(&f.guest, "0.0.0.0", 80);
+	CHECK_EQ(netbe_hostfwd_add(c.be, &f, &id4), 0);
+	CHECK_EQ(id4, 2);
+	CHECK(host_can_connect("127.0.0.1", p2));
+	set_sa(&f.host, "::1", p3);
+	set_sa(&f.guest, "fd00::15", 80);
+	CHECK_EQ(netbe_hostfwd_add(c.be, &f, &id6), 0);
+	CHECK_EQ(id6, 3);
+	CHECK(host_can_connect("::1", p3));
+	CHECK_EQ(netbe_hostfwd_list(c.be, l, 4), 3);
+	CHECK_EQ(netbe_hostfwd_list(c.be, l, 1), 3);
+	CHECK_EQ(netbe_hostfwd_list(c.be, NULL, 0), 3);
+	CHECK_EQ(l[0].id, 1);
+	CHECK_EQ(netbe_hostfwd_list(c.be, l, 4), 3);
+	CHECK_EQ(l[1].guest.ss_family, AF_INET);
+	CHECK_EQ(((struct sockaddr_in *)&l[1].guest)->sin_addr.s_addr, inet_addr("10.0.2.15"));
+	CHECK_EQ(l[2].host.ss_family, AF_INET6);
+	CHECK_EQ(netbe_hostfwd_add(c.be, &f, NULL), -EADDRINUSE);
+	CHECK_STR_CONTAINS(netbe_last_error(), "cannot listen on tcp [::1]");
+	CHECK_EQ(netbe_hostfwd_remove(c.be, id6), 0);
+	CHECK(!host_can_connect("::1", p3));
+	CHECK_EQ(netbe_hostfwd_remove(c.be, id6), -ENOENT);
+	CHECK_EQ(netbe_hostfwd_remove(c.be, id4), 0);
+	CHECK(!host_can_connect("127.0.0.1", p2));
+	CHECK_EQ(netbe_hostfwd_list(c.be, l, 4), 1);
+	set_sa(&f.guest, "fd00::3", 80);
+	CHECK_EQ(netbe_hostfwd_add(c.be, &f, NULL), -EINVAL);
+	CHECK_STR_CONTAINS(netbe_last_error(), "DNS");
+	set_sa(&f.guest, "10.0.3.15", 80);
+	CHECK_EQ(netbe_hostfwd_add(c.be, &f, NULL), -EINVAL);
+	set_sa(&f.guest, "10.0.2.15", 0);
+	CHECK_EQ(netbe_hostfwd_add(c.be, &f, NULL), -EINVAL);
+	f.proto = (enum netbe_hostfwd_proto)7;
+	set_sa(&f.guest, "10.0.2.15", 80);
+	CHECK_EQ(netbe_hostfwd_add(c.be, &f, NULL), -EINVAL);
+	CHECK_EQ(netbe_hostfwd_add(c.be, NULL, NULL), -EINVAL);
+	CHECK_EQ(netbe_hostfwd_list(c.be, NULL, 2), -EINVAL);
+	CHECK_EQ(netbe_hostfwd_remove(NULL, 1), -EINVAL);
+	ctx_close(&c);
+}
+
+/* Backends without a user-mode stack answer -EOPNOTSUPP, saying why. */
+static void test_hostfwd_unsupported(void)
+{
+	struct netbe_epoll *ep = NULL;
+	struct netbe *be = NULL;
+	struct netbe_hostfwd f;
+
+	if (netbe_epoll_new(&ep) || netbe_open(&be, "null", NULL, netbe_epoll_loop(ep))) {
+		CHECK(0);
+		netbe_epoll_free(ep);
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	CHECK_EQ(netbe_hostfwd_add(be, &f, NULL), -EOPNOTSUPP);
+	CHECK_STR_CONTAINS(netbe_last_error(), "slirp");
+	CHECK_EQ(netbe_hostfwd_remove(be, 1), -EOPNOTSUPP);
+	CHECK_EQ(netbe_hostfwd_list(be, NULL, 0), -EOPNOTSUPP);
+	netbe_close(be);
+	netbe_epoll_free(ep);
 }
 
 static void test_hostfwd_port_in_use(void)
@@ -933,6 +1058,8 @@ int main(void)
 	RUN(test_fragments_reassembled);
 	RUN(test_bad_keys);
 	RUN(test_good_keys);
+	RUN(test_hostfwd_api);
+	RUN(test_hostfwd_unsupported);
 	RUN(test_hostfwd_port_in_use);
 	RUN(test_open_close_many);
 	return harness_done();

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * commands.c - the commands of the control socket, one table.
+ *
+ * slirp4netns's API, spelled as slirp4netns spells it (rootlesskit's and
+ * podman's clients use it unchanged): add_hostfwd, list_hostfwd and
+ * remove_hostfwd act on the handle named by an optional "handle"
+ * argument, or on the first attached handle with host forwards (slirp).
+ * Error descriptions start "bad request: COMMAND: " as slirp4netns's do.
+ * netbe's own: list (attached handles), stats (a handle's counters, drop
+ * reasons by name). A command is a function and one line in the table.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "control.h"
+
+/** fail() - write "bad request: @cmd: @what" to @err. Return: -1. */
+static int fail(char *err, const char *cmd, const char *what)
+{
+	snprintf(err, CTL_ERR_MAX, "bad request: %s: %s", cmd, what);
+	return -1;
+}
+
+/** arg_string() - optional string argument @key of @args.
+ * Return: 1 with *@out set, 0 when absent (or null), -1 when not a string. */
+static int arg_string(const struct json_value *args, const char *key, const char **out)
+{
+	const struct json_value *v = json_member(args, key);
+
+	if (!v || v->type == JSON_NULL)
+		return 0;
+	if (v->type != JSON_STRING)
+		return -1;
+	*out = v->str;
+	return 1;
+}
+
+/** arg_port() - required argument @key, a port from 1 to 65535.
+ * Return: 0 with *@port set, or -1 with the error in @err. */
+static int arg_port(const struct json_value *args, const char *cmd, const char *key,
+		    uint16_t *port, char *err)
+{
+	char what[64];
+	uint64_t v;
+
+	if (json_uint(json_member(args, key), 65535, &v) || !v) {
+		snprintf(what, sizeof(what), "bad arguments.%s", key);
+		return fail(err, cmd, what);
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/**
+ * pick_handle() - the handle a command acts on: the one named by the
+ * optional "handle" argument, else the first attached one (with host
+ * forwards when @fwd).
+ * Return: it with *@name set, or NULL with the error in @err.
+ */
+static struct netbe *pick_handle(struct netbe_control *ctl, const struct json_value *args,
+				 const char *cmd, bool fwd, const char **name, char *err)
+{
+	struct netbe *be;
+	const char *want = NULL;
+	char what[CTL_ERR_MAX / 2];
+	unsigned i;
+	int got = arg_string(args, "handle", &want);
+
+	if (got < 0)
+		return fail(err, cmd, "bad arguments.handle"), NULL;
+	if (got) {
+		be = ctl_handle_named(ctl, want);
+		if (!be) {
+			snprintf(what, sizeof(what), "no handle named '%.64s' is attached", want);
+			return fail(err, cmd, what), NULL;
+		}
+		*name = want;
+		return be;
+	}
+	for (i = 0; (be = ctl_handle_at(ctl, i, name)); i++)
+		if (!fwd || be->ops->hostfwd_add)
+			return be;
+	return fail(err, cmd, fwd ? "no slirp handle is attached" : "no handle is attached"), NULL;
+}
+
+/** parse_ip() - @text as an IPv4 or IPv6 address into @ss (family set,
+ * port 0), only @family when it is not AF_UNSPEC. Return: 0 or -1. */
+static int parse_ip(const char *text, int family, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family != AF_INET6 && inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		return 0;
+	}
+	if (family != AF_INET && inet_pton(AF_INET6, text, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/** set_port() - put @port into the AF_INET/AF_INET6 address @ss. */
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+}
+
+/** parse_proto() - slirp4netns's proto: tcp, udp, or either with 4 or 6
+ * (that family only). Return: 0 with *@f's proto and *@family set, or -1. */
+static int parse_proto(const char *p, struct netbe_hostfwd *f, int *family)
+{
+	size_t n = strlen(p);
+
+	if (n < 3 || n > 4 || (strncmp(p, "tcp", 3) && strncmp(p, "udp", 3)))
+		return -1;
+	f->proto = p[0] == 'u' ? NETBE_HOSTFWD_UDP : NETBE_HOSTFWD_TCP;
+	*family = AF_UNSPEC;
+	if (n == 4 && p[3] == '4')
+		*family = AF_INET;
+	else if (n == 4 && p[3] == '6')
+		*family = AF_INET6;
+	else if (n == 4)
+		return -1;
+	return 0;
+}
+
+/** fwd_from_args() - a forward from add_hostfwd's arguments.
+ * Return: 0, or -1 with the error in @err. */
+static int fwd_from_args(const struct json_value *args, struct netbe_hostfwd *f,
+			 char *err)
+{
+	static const char cmd[] = "add_hostfwd";
+	const char *proto = NULL, *host = NULL, *guest = NULL;
+	uint16_t hport, gport;
+	int family;
+
+	memset(f, 0, sizeof(*f));
+	if (arg_string(args, "proto", &proto) != 1 || parse_proto(proto, f, &family))
+		return fail(err, cmd, "bad arguments.proto");
+	if (arg_string(args, "host_addr", &host) < 0)
+		return fail(err, cmd, "bad arguments.host_addr");
+	if (!host || !*host)
+		host = family == AF_INET6 ? "::" : "0.0.0.0";
+	if (parse_ip(host, family, &f->host))
+		return fail(err, cmd, "bad arguments.host_addr");
+	if (arg_string(args, "guest_addr", &guest) < 0)
+		return fail(err, cmd, "bad arguments.guest_addr");
+	if (!guest || !*guest)
+		guest = "0.0.0.0";
+	if (parse_ip(guest, AF_UNSPEC, &f->guest))
+		return fail(err, cmd, "bad arguments.guest_addr");
+	if (arg_port(args, cmd, "host_port", &hport, err) ||
+	    arg_port(args, cmd, "guest_port", &gport, err))
+		return -1;
+	set_port(&f->host, hport);
+	set_port(&f->guest, gport);
+	return 0;
+}
+
+/** cmd_add_hostfwd() - {"proto", "host_addr", "host_port", "guest_addr",
+ * "guest_port"} -> {"id": N}. Return: 0 or -1 with @err. */
+static int cmd_add_hostfwd(struct netbe_control *ctl, const struct json_value *args,
+			   struct json_writer *ret, char *err)
+{
+	static const char cmd[] = "add_hostfwd";
+	struct netbe_hostfwd f;
+	const char *name;
+	struct netbe *be;
+	unsigned id;
+
+	if (fwd_from_args(args, &f, err))
+		return -1;
+	be = pick_handle(ctl, args, cmd, true, &name, err);
+	if (!be)
+		return -1;
+	if (netbe_hostfwd_add(be, &f, &id) < 0)
+		return fail(err, cmd, netbe_last_error());
+	jw_begin_object(ret);
+	jw_key(ret, "id");
+	jw_uint(ret, id);
+	jw_end_object(ret);
+	return 0;
+}
+
+/** write_addr() - "KEY": address text, "KEY_port": port of @ss. */
+static void write_addr(struct json_writer *w, const char *key, const char *port_key,
+		       const struct sockaddr_storage *ss)
+{
+	char text[INET6_ADDRSTRLEN] = "";
+	uint16_t port;
+
+	if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, text, sizeof(text));
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, text, sizeof(text));
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	}
+	jw_key(w, key);
+	jw_string(w, text);
+	jw_key(w, port_key);
+	jw_uint(w, port);
+}
+
+/** cmd_list_hostfwd() - -> {"entries": [{"id", "proto", "host_addr",
+ * "host_port", "guest_addr", "guest_port"}...]}. Return: 0 or -1. */
+static int cmd_list_hostfwd(struct netbe_control *ctl, const struct json_value *args,
+			    struct json_writer *ret, char *err)
+{
+	static const char cmd[] = "list_hostfwd";
+	struct netbe_hostfwd f[64];
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, cmd, true, &name, err);
+	int n, i;
+
+	if (!be)
+		return -1;
+	n = netbe_hostfwd_list(be, f, 64);
+	if (n < 0)
+		return fail(err, cmd, netbe_last_error());
+	if (n > 64)
+		n = 64;
+	jw_begin_object(ret);
+	jw_key(ret, "entries");
+	jw_begin_array(ret);
+	for (i = 0; i < n; i++) {
+		jw_begin_object(ret);
+		jw_key(ret, "id");
+		jw_uint(ret, f[i].id);
+		jw_key(ret, "proto");
+		jw_string(ret, f[i].proto == NETBE_HOSTFWD_UDP ? "udp" : "tcp");
+		write_addr(ret, "host_addr", "host_port", &f[i].host);
+		write_addr(ret, "guest_addr", "guest_port", &f[i].guest);
+		jw_end_object(ret);
+	}
+	jw_end_array(ret);
+	jw_end_object(ret);
+	return 0;
+}
+
+/** cmd_remove_hostfwd() - {"id": N} -> {}. Return: 0 or -1 with @err. */
+static int cmd_remove_hostfwd(struct netbe_control *ctl, const struct json_value *args,
+			      struct json_writer *ret, char *err)
+{
+	static const char cmd[] = "remove_hostfwd";
+	const char *name;
+	struct netbe *be;
+	uint64_t id;
+
+	if (json_uint(json_member(args, "id"), UINT32_MAX, &id) || !id)
+		return fail(err, cmd, "bad arguments.id");
+	be = pick_handle(ctl, args, cmd, true, &name, err);
+	if (!be)
+		return -1;
+	if (netbe_hostfwd_remove(be, (unsigned)id) < 0)
+		return fail(err, cmd, "bad arguments.id: no such forward");
+	jw_begin_object(ret);
+	jw_end_object(ret);
+	return 0;
+}
+
+/** cmd_list() - -> {"handles": [{"name", "backend", "link"}...]}.
+ * Return: 0. */
+static int cmd_list(struct netbe_control *ctl, const struct json_value *args,
+		    struct json_writer *ret, char *err)
+{
+	const char *name;
+	struct netbe *be;
+	unsigned i;
+
+	(void)args;
+	(void)err;
+	jw_begin_object(ret);
+	jw_key(ret, "handles");
+	jw_begin_array(ret);
+	for (i = 0; (be = ctl_handle_at(ctl, i, &name)); i++) {
+		jw_begin_object(ret);
+		jw_key(ret, "name");
+		jw_string(ret, name);
+		jw_key(ret, "backend");
+		jw_string(ret, netbe_name(be));
+		jw_key(ret, "link");
+		jw_string(ret, netbe_link_is_up(be) > 0 ? "up" : "down");
+		jw_end_object(ret);
+	}
+	jw_end_array(ret);
+	jw_end_object(ret);
+	return 0;
+}
+
+/** cmd_stats() - {"handle"?} -> the handle's counters, drops by reason.
+ * Return: 0 or -1 with @err. */
+static int cmd_stats(struct netbe_control *ctl, const struct json_value *args,
+		     struct json_writer *ret, char *err)
+{
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, "stats", false, &name, err);
+	struct netbe_stats st;
+	unsigned i;
+
+	if (!be || netbe_get_stats(be, &st))
+		return be ? fail(err, "stats", netbe_last_error()) : -1;
+	jw_begin_object(ret);
+	jw_key(ret, "handle");
+	jw_string(ret, name);
+	jw_key(ret, "backend");
+	jw_string(ret, netbe_name(be));
+	jw_key(ret, "tx_frames");
+	jw_uint(ret, st.tx_frames);
+	jw_key(ret, "tx_bytes");
+	jw_uint(ret, st.tx_bytes);
+	jw_key(ret, "rx_frames");
+	jw_uint(ret, st.rx_frames);
+	jw_key(ret, "rx_bytes");
+	jw_uint(ret, st.rx_bytes);
+	jw_key(ret, "tx_eagain");
+	jw_uint(ret, st.tx_eagain);
+	jw_key(ret, "peers_refused");
+	jw_uint(ret, st.peers_refused);
+	jw_key(ret, "drops");
+	jw_begin_object(ret);
+	for (i = 0; i < NETBE_DROP__MAX; i++) {
+		jw_key(ret, netbe_drop_reason_name((enum netbe_drop_reason)i));
+		jw_uint(ret, st.drops[i]);
+	}
+	jw_end_object(ret);
+	jw_end_object(ret);
+	return 0;
+}
+
+const struct ctl_command ctl_commands[] = {
+	{ "add_hostfwd", cmd_add_hostfwd },
+	{ "list_hostfwd", cmd_list_hostfwd },
+	{ "remove_hostfwd", cmd_remove_hostfwd },
+	{ "list", cmd_list },
+	{ "stats", cmd_stats },
+};
+
+const unsigned ctl_ncommands = sizeof(ctl_commands) / sizeof(ctl_commands[0]);
