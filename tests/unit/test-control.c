@@ -215,7 +215,7 @@ static void test_list_and_stats(void)
 {
 	struct setup st;
 	struct client c;
-	char r[BUF_MAX];
+	char r[BUF_MAX], last[64];
 
 	if (setup_open(&st, true)) {
 		CHECK(0);
@@ -231,7 +231,9 @@ static void test_list_and_stats(void)
 	CHECK(ask(&c, "{\"execute\": \"stats\", \"arguments\": {\"handle\": \"s\"}}", r, sizeof(r)));
 	CHECK_STR_CONTAINS(r, "{\"return\": {\"handle\": \"s\", \"backend\": \"slirp\", \"tx_frames\": 0,");
 	CHECK_STR_CONTAINS(r, "\"drops\": {\"tx_bad_hdr\": 0,");
-	CHECK_STR_CONTAINS(r, "\"tx_fragment\": 0}");
+	snprintf(last, sizeof(last), "\"%s\": 0}", netbe_drop_reason_name(NETBE_DROP__MAX - 1));
+	CHECK_STR_CONTAINS(r, "\"tx_fragment\": 0,");
+	CHECK_STR_CONTAINS(r, last);        /* every reason, the last one closing */
 	CHECK(ask(&c, "{\"execute\": \"stats\"}", r, sizeof(r)));
 	CHECK_STR_CONTAINS(r, "\"handle\": \"a\"");
 	CHECK(ask(&c, "{\"execute\": \"stats\", \"arguments\": {\"handle\": \"zz\"}}", r, sizeof(r)));
