@@ -11,21 +11,22 @@
  * reasons by name). A command is a function and one line in the table.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "backend.h"
 #include "control.h"
 
-/** fail() - write "bad request: @cmd: @what" to @err. Return: -1. */
+/** fail() - write "bad request: @cmd: @what" to @err. Return: -EINVAL. */
 static int fail(char *err, const char *cmd, const char *what)
 {
 	snprintf(err, CTL_ERR_MAX, "bad request: %s: %s", cmd, what);
-	return -1;
+	return -EINVAL;
 }
 
 /** arg_string() - optional string argument @key of @args.
- * Return: 1 with *@out set, 0 when absent (or null), -1 when not a string. */
+ * Return: 1 with *@out set, 0 when absent (or null), -EINVAL when not a string. */
 static int arg_string(const struct json_value *args, const char *key, const char **out)
 {
 	const struct json_value *v = json_member(args, key);
@@ -33,13 +34,13 @@ static int arg_string(const struct json_value *args, const char *key, const char
 	if (!v || v->type == JSON_NULL)
 		return 0;
 	if (v->type != JSON_STRING)
-		return -1;
+		return -EINVAL;
 	*out = v->str;
 	return 1;
 }
 
 /** arg_port() - required argument @key, a port from 1 to 65535.
- * Return: 0 with *@port set, or -1 with the error in @err. */
+ * Return: 0 with *@port set, or -EINVAL with the error in @err. */
 static int arg_port(const struct json_value *args, const char *cmd, const char *key,
 		    uint16_t *port, char *err)
 {
@@ -87,7 +88,7 @@ static struct netbe *pick_handle(struct netbe_control *ctl, const struct json_va
 }
 
 /** parse_ip() - @text as an IPv4 or IPv6 address into @ss (family set,
- * port 0), only @family when it is not AF_UNSPEC. Return: 0 or -1. */
+ * port 0), only @family when it is not AF_UNSPEC. Return: 0 or -EINVAL. */
 static int parse_ip(const char *text, int family, struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
@@ -102,7 +103,7 @@ static int parse_ip(const char *text, int family, struct sockaddr_storage *ss)
 		s6->sin6_family = AF_INET6;
 		return 0;
 	}
-	return -1;
+	return -EINVAL;
 }
 
 /** set_port() - put @port into the AF_INET/AF_INET6 address @ss. */
@@ -115,13 +116,13 @@ static void set_port(struct sockaddr_storage *ss, uint16_t port)
 }
 
 /** parse_proto() - slirp4netns's proto: tcp, udp, or either with 4 or 6
- * (that family only). Return: 0 with *@f's proto and *@family set, or -1. */
+ * (that family only). Return: 0 with *@f's proto and *@family set, or -EINVAL. */
 static int parse_proto(const char *p, struct netbe_hostfwd *f, int *family)
 {
 	size_t n = strlen(p);
 
 	if (n < 3 || n > 4 || (strncmp(p, "tcp", 3) && strncmp(p, "udp", 3)))
-		return -1;
+		return -EINVAL;
 	f->proto = p[0] == 'u' ? NETBE_HOSTFWD_UDP : NETBE_HOSTFWD_TCP;
 	*family = AF_UNSPEC;
 	if (n == 4 && p[3] == '4')
@@ -129,12 +130,12 @@ static int parse_proto(const char *p, struct netbe_hostfwd *f, int *family)
 	else if (n == 4 && p[3] == '6')
 		*family = AF_INET6;
 	else if (n == 4)
-		return -1;
+		return -EINVAL;
 	return 0;
 }
 
 /** fwd_from_args() - a forward from add_hostfwd's arguments.
- * Return: 0, or -1 with the error in @err. */
+ * Return: 0, or -EINVAL with the error in @err. */
 static int fwd_from_args(const struct json_value *args, struct netbe_hostfwd *f,
 			 char *err)
 {
@@ -160,14 +161,14 @@ static int fwd_from_args(const struct json_value *args, struct netbe_hostfwd *f,
 		return fail(err, cmd, "bad arguments.guest_addr");
 	if (arg_port(args, cmd, "host_port", &hport, err) ||
 	    arg_port(args, cmd, "guest_port", &gport, err))
-		return -1;
+		return -EINVAL;
 	set_port(&f->host, hport);
 	set_port(&f->guest, gport);
 	return 0;
 }
 
 /** cmd_add_hostfwd() - {"proto", "host_addr", "host_port", "guest_addr",
- * "guest_port"} -> {"id": N}. Return: 0 or -1 with @err. */
+ * "guest_port"} -> {"id": N}. Return: 0 or -EINVAL with @err. */
 static int cmd_add_hostfwd(struct netbe_control *ctl, const struct json_value *args,
 			   struct json_writer *ret, char *err)
 {
@@ -178,10 +179,10 @@ static int cmd_add_hostfwd(struct netbe_control *ctl, const struct json_value *a
 	unsigned id;
 
 	if (fwd_from_args(args, &f, err))
-		return -1;
+		return -EINVAL;
 	be = pick_handle(ctl, args, cmd, true, &name, err);
 	if (!be)
-		return -1;
+		return -EINVAL;
 	if (netbe_hostfwd_add(be, &f, &id) < 0)
 		return fail(err, cmd, netbe_last_error());
 	jw_begin_object(ret);
@@ -212,7 +213,7 @@ static void write_addr(struct json_writer *w, const char *key, const char *port_
 }
 
 /** cmd_list_hostfwd() - -> {"entries": [{"id", "proto", "host_addr",
- * "host_port", "guest_addr", "guest_port"}...]}. Return: 0 or -1. */
+ * "host_port", "guest_addr", "guest_port"}...]}. Return: 0 or -EINVAL. */
 static int cmd_list_hostfwd(struct netbe_control *ctl, const struct json_value *args,
 			    struct json_writer *ret, char *err)
 {
@@ -223,7 +224,7 @@ static int cmd_list_hostfwd(struct netbe_control *ctl, const struct json_value *
 	int n, i;
 
 	if (!be)
-		return -1;
+		return -EINVAL;
 	n = netbe_hostfwd_list(be, f, 64);
 	if (n < 0)
 		return fail(err, cmd, netbe_last_error());
@@ -247,7 +248,7 @@ static int cmd_list_hostfwd(struct netbe_control *ctl, const struct json_value *
 	return 0;
 }
 
-/** cmd_remove_hostfwd() - {"id": N} -> {}. Return: 0 or -1 with @err. */
+/** cmd_remove_hostfwd() - {"id": N} -> {}. Return: 0 or -EINVAL with @err. */
 static int cmd_remove_hostfwd(struct netbe_control *ctl, const struct json_value *args,
 			      struct json_writer *ret, char *err)
 {
@@ -260,7 +261,7 @@ static int cmd_remove_hostfwd(struct netbe_control *ctl, const struct json_value
 		return fail(err, cmd, "bad arguments.id");
 	be = pick_handle(ctl, args, cmd, true, &name, err);
 	if (!be)
-		return -1;
+		return -EINVAL;
 	if (netbe_hostfwd_remove(be, (unsigned)id) < 0)
 		return fail(err, cmd, "bad arguments.id: no such forward");
 	jw_begin_object(ret);
@@ -298,7 +299,7 @@ static int cmd_list(struct netbe_control *ctl, const struct json_value *args,
 }
 
 /** cmd_stats() - {"handle"?} -> the handle's counters, drops by reason.
- * Return: 0 or -1 with @err. */
+ * Return: 0 or -EINVAL with @err. */
 static int cmd_stats(struct netbe_control *ctl, const struct json_value *args,
 		     struct json_writer *ret, char *err)
 {
@@ -308,7 +309,7 @@ static int cmd_stats(struct netbe_control *ctl, const struct json_value *args,
 	unsigned i;
 
 	if (!be || netbe_get_stats(be, &st))
-		return be ? fail(err, "stats", netbe_last_error()) : -1;
+		return be ? fail(err, "stats", netbe_last_error()) : -EINVAL;
 	jw_begin_object(ret);
 	jw_key(ret, "handle");
 	jw_string(ret, name);

@@ -116,7 +116,7 @@ static void unknown_command(const char *name, char *err)
 }
 
 /** dispatch() - run the request in @root, its reply into @out.
- * Return: 0, or -1 with the error description in @err. */
+ * Return: 0, or -EINVAL with the error description in @err. */
 static int dispatch(struct netbe_control *ctl, const struct json_value *root,
 		    struct json_writer *out, char *err)
 {
@@ -125,24 +125,24 @@ static int dispatch(struct netbe_control *ctl, const struct json_value *root,
 	const struct ctl_command *cmd;
 
 	if (!root || root->type != JSON_OBJECT)
-		return snprintf(err, CTL_ERR_MAX, "bad request: not a JSON object"), -1;
+		return snprintf(err, CTL_ERR_MAX, "bad request: not a JSON object"), -EINVAL;
 	if (!exec || exec->type != JSON_STRING)
-		return snprintf(err, CTL_ERR_MAX, "bad request: no execute found"), -1;
+		return snprintf(err, CTL_ERR_MAX, "bad request: no execute found"), -EINVAL;
 	cmd = find_command(exec->str);
 	if (!cmd)
-		return unknown_command(exec->str, err), -1;
+		return unknown_command(exec->str, err), -EINVAL;
 	if (args && args->type == JSON_NULL)
 		args = NULL;
 	if (args && args->type != JSON_OBJECT)
 		return snprintf(err, CTL_ERR_MAX, "bad request: %s: arguments is not an object",
-				cmd->name), -1;
+				cmd->name), -EINVAL;
 	jw_begin_object(out);
 	jw_key(out, "return");
 	if (cmd->fn(ctl, args, out, err))
-		return -1;
+		return -EINVAL;
 	jw_end_object(out);
 	if (!jw_text(out))
-		return snprintf(err, CTL_ERR_MAX, "%s: out of memory", cmd->name), -1;
+		return snprintf(err, CTL_ERR_MAX, "%s: out of memory", cmd->name), -EINVAL;
 	return 0;
 }
 
@@ -299,7 +299,7 @@ static void client_pump(struct ctl_client *c)
 		if (!ret && !c->closing && !c->eof)
 			ret = client_watch(c, NETBE_EV_IN);
 		else
-			ret = -1;
+			ret = -EPIPE;   /* done with this client */
 		break;
 	}
 	if (ret)
