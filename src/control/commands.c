@@ -8,7 +8,7 @@
  * argument, or on the first attached handle with host forwards (slirp).
  * Error descriptions start "bad request: COMMAND: " as slirp4netns's do.
  * netbe's own: list (attached handles), stats (a handle's counters, drop
- * reasons by name). A command is a function and one line in the table.
+ * reasons by name), set_link and get_link (the operator's side of a link). A command is a function and one line in the table.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -338,12 +338,53 @@ static int cmd_stats(struct netbe_control *ctl, const struct json_value *args,
 	return 0;
 }
 
+/** cmd_set_link() - {"handle"?, "up": true|false} -> {}: the operator's
+ * side of the handle's link (netbe_set_link_admin()). Return: 0 or -EINVAL. */
+static int cmd_set_link(struct netbe_control *ctl, const struct json_value *args,
+			struct json_writer *ret, char *err)
+{
+	const struct json_value *up = json_member(args, "up");
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, "set_link", false, &name, err);
+
+	if (!be)
+		return -EINVAL;
+	if (!up || (up->type != JSON_TRUE && up->type != JSON_FALSE))
+		return fail(err, "set_link", "bad arguments.up: true or false");
+	if (netbe_set_link_admin(be, up->type == JSON_TRUE))
+		return fail(err, "set_link", netbe_last_error());
+	jw_begin_object(ret);
+	jw_end_object(ret);
+	return 0;
+}
+
+/** cmd_get_link() - {"handle"?} -> {"admin": bool, "up": bool}: the
+ * operator's side and the link the frontend sees. Return: 0 or -EINVAL. */
+static int cmd_get_link(struct netbe_control *ctl, const struct json_value *args,
+			struct json_writer *ret, char *err)
+{
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, "get_link", false, &name, err);
+
+	if (!be)
+		return -EINVAL;
+	jw_begin_object(ret);
+	jw_key(ret, "admin");
+	jw_bool(ret, netbe_get_link_admin(be) == 1);
+	jw_key(ret, "up");
+	jw_bool(ret, netbe_link_is_up(be) == 1);
+	jw_end_object(ret);
+	return 0;
+}
+
 const struct ctl_command ctl_commands[] = {
 	{ "add_hostfwd", cmd_add_hostfwd },
 	{ "list_hostfwd", cmd_list_hostfwd },
 	{ "remove_hostfwd", cmd_remove_hostfwd },
 	{ "list", cmd_list },
 	{ "stats", cmd_stats },
+	{ "set_link", cmd_set_link },
+	{ "get_link", cmd_get_link },
 };
 
 const unsigned ctl_ncommands = sizeof(ctl_commands) / sizeof(ctl_commands[0]);

@@ -245,6 +245,38 @@ static void test_list_and_stats(void)
 	setup_close(&st);
 }
 
+/* set_link/get_link: the operator's side of a handle's link. */
+static void test_set_link(void)
+{
+	struct setup st;
+	struct client c;
+	char r[BUF_MAX];
+
+	if (setup_open(&st, true)) {
+		CHECK(0);
+		setup_close(&st);
+		return;
+	}
+	client_connect(&c);
+	CHECK(ask(&c, "{\"execute\": \"set_link\", \"arguments\": {\"handle\": \"b\", \"up\": false}}", r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"return\": {}}"));
+	CHECK_EQ(netbe_get_link_admin(st.b), 0);
+	CHECK_EQ(netbe_link_is_up(st.b), 0);
+	CHECK_EQ(netbe_get_link_admin(st.a), 1);
+	CHECK(ask(&c, "{\"execute\": \"get_link\", \"arguments\": {\"handle\": \"b\"}}", r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"return\": {\"admin\": false, \"up\": false}}"));
+	CHECK(ask(&c, "{\"execute\": \"list\"}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "{\"name\": \"b\", \"backend\": \"pair\", \"link\": \"down\"}");
+	CHECK(ask(&c, "{\"execute\": \"set_link\", \"arguments\": {\"handle\": \"b\", \"up\": true}}", r, sizeof(r)));
+	CHECK_EQ(netbe_get_link_admin(st.b), 1);
+	CHECK(ask(&c, "{\"execute\": \"set_link\", \"arguments\": {\"up\": 1}}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "{\"error\": {\"desc\": \"bad request: set_link: bad arguments.up: true or false");
+	CHECK(ask(&c, "{\"execute\": \"set_link\", \"arguments\": {\"handle\": \"zz\", \"up\": true}}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "no handle named 'zz'");
+	close(c.fd);
+	setup_close(&st);
+}
+
 static void test_hostfwd(void)
 {
 	uint16_t p4 = free_port(), p6 = free_port();
@@ -544,6 +576,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_list_and_stats);
+	RUN(test_set_link);
 	RUN(test_hostfwd);
 	RUN(test_bad_requests);
 	RUN(test_no_handles);
