@@ -53,7 +53,7 @@ EXITS_OK=1
 # start_patch LOG FAULTS: the patch with FAULTS on tap A, both taps into
 # their end namespaces, static neighbours. Returns 0 on success.
 start_patch() {
-	patch_start "$1" "$NSF" "tap:$TAPA,$2" "tap:$TAPB" && taps_to_ends &&
+	patch_start "$1" "$NSF" "tap:$TAPA,$2" "tap:$TAPB" && taps_to_ends "" &&
 		ip -n "$NSA" neigh replace "$IPB" lladdr "$MACB" dev "$TAPA" nud permanent &&
 		ip -n "$NSB" neigh replace "$IPA" lladdr "$MACA" dev "$TAPB" nud permanent
 }
@@ -114,7 +114,7 @@ delay_round() {
 	ok "tx_delay=50: patch ready"
 	read -r sent rcvd < <(ping_a 20 0.05 "$WORK/delay.ping")
 	stop_patch "$log"
-	rtt=$(sed -n 's/^rtt min\/avg\/max\/mdev = \([0-9.\/]*\) ms/\1/p' "$WORK/delay.ping")
+	rtt=$(sed -n 's/^rtt min\/avg\/max\/mdev = \([0-9.\/]*\).*/\1/p' "$WORK/delay.ping")
 	min=${rtt%%.*}
 	echo "# tx_delay=50: ${sent:-0} pings, ${rcvd:-0} replies, rtt min/avg/max/mdev ${rtt:-?} ms"
 	check "tx_delay=50: every reply, min rtt >= 50 ms" \

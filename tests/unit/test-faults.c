@@ -468,6 +468,26 @@ static void test_queue_bound(void)
 	ends_close(&e);
 }
 
+/* Delayed frames released into a full backend (a pair end that holds 2)
+ * wait for it to take them: none is dropped, the order holds. */
+static void test_backend_full(void)
+{
+	static uint32_t seq[MAX_FRAMES];
+	struct ends e;
+	unsigned i, r;
+
+	CHECK_EQ(ends_open(&e, ",tx_delay=20", ",depth=2"), 0);
+	CHECK_EQ(send_frames(e.a, 0, 40), 40);
+	CHECK_EQ(drain_until(e.b, seq, 40), 40);
+	for (i = 0; i < 40; i++)
+		CHECK_EQ(seq[i], i);
+	CHECK(stats(e.a).tx_eagain > 0);
+	for (r = 0; r < NETBE_DROP__MAX; r++)
+		CHECK_EQ(drops(e.a, (enum netbe_drop_reason)r), 0);
+	CHECK_EQ(stats(e.a).tx_frames, 40);
+	ends_close(&e);
+}
+
 /* A 64 KiB TSO super-frame with a 12-byte header, delayed, duplicated
  * and, with @corrupt, corrupted: both copies arrive whole, headers intact. */
 static void check_super_frame(const char *opt, bool corrupt)
@@ -536,6 +556,7 @@ int main(void)
 	RUN(test_bad_values);
 	RUN(test_close_queued);
 	RUN(test_queue_bound);
+	RUN(test_backend_full);
 	RUN(test_super_frame);
 	netbe_epoll_free(ep);
 	return harness_done();
