@@ -191,18 +191,20 @@ static int faults_apply(struct netbe *be, enum netbe_direction dir,
 {
 	struct faults *all = faults_get(be);
 	struct fault_dir *d;
+	uint64_t seed;
 
 	if (!all)
 		return netbe_errf(-ENOMEM, "%s: out of memory for fault injection",
 				  be->ops->name);
 	d = &all->d[dir];
 	pthread_mutex_lock(&d->lock);
+	seed = d->cfg.seed;
 	d->cfg = *f;
 	d->cfg.size = sizeof(d->cfg);
 	if (f->seed)
 		d->rng = rng_seed(f->seed, dir);
 	else
-		d->cfg.seed = be->core->fault_seed;
+		d->cfg.seed = seed;
 	update_on(d);
 	pthread_mutex_unlock(&d->lock);
 	return 0;

@@ -361,6 +361,18 @@ static void test_runtime(void)
 	CHECK_EQ(netbe_set_faults(e.a, NETBE_DIR_TX, &f), 0);
 	CHECK_EQ(netbe_get_faults(e.a, NETBE_DIR_TX, &g), 0);
 	CHECK_EQ(g.loss_ppm, NETBE_FAULT_PPM_MAX);
+	f.seed = 1234;
+	CHECK_EQ(netbe_set_faults(e.a, NETBE_DIR_TX, &f), 0);
+	f.seed = 0;
+	CHECK_EQ(netbe_set_faults(e.a, NETBE_DIR_TX, &f), 0);
+	CHECK_EQ(netbe_get_faults(e.a, NETBE_DIR_TX, &g), 0);
+	CHECK_EQ(g.seed, 1234);
+	g.size = 8;
+	g.delay_ms = 77;
+	CHECK_EQ(netbe_get_faults(e.a, NETBE_DIR_TX, &g), 0);
+	CHECK_EQ(g.size, 8);
+	CHECK_EQ(g.delay_ms, 77);   /* beyond size: untouched */
+	g.size = sizeof(g);
 	CHECK_EQ(send_frames(e.a, 0, 10), 10);
 	CHECK_EQ(drain(e.b, seq, 0), 0);
 	CHECK_EQ(drops(e.a, NETBE_DROP_TX_FAULT_LOSS), 10);
