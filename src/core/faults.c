@@ -375,6 +375,7 @@ static struct fate draw(struct fault_dir *d, size_t len, size_t hdr)
 	return f;
 }
 
+/* Take @fr out of @d's list (count and bytes are the caller's). */
 static void q_unlink(struct fault_dir *d, struct fault_frame *fr)
 {
 	*(fr->prev ? &fr->prev->next : &d->head) = fr->next;
