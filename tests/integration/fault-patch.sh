@@ -123,7 +123,7 @@ delay_round() {
 
 # corrupt_round: every reply to A corrupted; A's kernel must see it
 corrupt_round() {
-	local log=$WORK/corrupt.log sent rcvd before after corrupted txd
+	local log=$WORK/corrupt.log before after corrupted txd
 	if ! start_patch "$log" "tx_corrupt=100"; then
 		fail_names "tx_corrupt=100: patch ready" "tx_corrupt=100: every frame to A corrupted" \
 			"tx_corrupt=100: InCsumErrors in A >= 80 % of tx_fault_corrupted"
@@ -132,12 +132,13 @@ corrupt_round() {
 	fi
 	ok "tx_corrupt=100: patch ready"
 	before=$(csum_errors "$NSA")
-	read -r sent rcvd < <(ping_a 50 0.01 "$WORK/corrupt.ping")
+	ping_a 50 0.01 "$WORK/corrupt.ping" >/dev/null
 	after=$(csum_errors "$NSA")
 	stop_patch "$log"
 	corrupted=$(counter "$log" tx_fault_corrupted)
 	txd=$(grep -a "^A tap:" "$log" | sed -n 's/.*: tx \([0-9]*\) frames.*/\1/p' | tail -n 1)
-	echo "# tx_corrupt=100: ${sent:-?} pings, ${rcvd:-?} replies seen by ping's raw socket, A tx ${txd:-?} frames, tx_fault_corrupted $corrupted, InCsumErrors in A $before -> $after"
+	# ping's own summary is not reliable here: it reads corrupted timestamps
+	echo "# tx_corrupt=100: 50 pings, A tx ${txd:-?} frames, tx_fault_corrupted $corrupted, InCsumErrors in A $before -> $after"
 	check "tx_corrupt=100: every frame to A corrupted" test "${txd:-0}" -ge 40 -a "${txd:-0}" = "$corrupted"
 	check "tx_corrupt=100: InCsumErrors in A >= 80 % of tx_fault_corrupted" \
 		test "$corrupted" -ge 40 -a $((100 * (after - before))) -ge $((80 * corrupted))
