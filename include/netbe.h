@@ -404,6 +404,14 @@ enum netbe_drop_reason {
 	NETBE_DROP_TX_SPOOFED,      /* source MAC other than the handle's mac= */
 	NETBE_DROP_TX_LINK_DOWN,    /* sent while the operator set the link down */
 	NETBE_DROP_RX_LINK_DOWN,    /* received while the operator set it down */
+	NETBE_DROP_TX_FAULT_LOSS,   /* fault injection: tx_loss */
+	NETBE_DROP_RX_FAULT_LOSS,   /* fault injection: rx_loss */
+	NETBE_DROP_TX_FAULT_OVERFLOW, /* fault injection: the tx delay queue
+				     * was full (NETBE_FAULT_QUEUE_FRAMES/BYTES) */
+	NETBE_DROP_RX_FAULT_OVERFLOW, /* fault injection: the rx delay queue
+				     * was full */
+	NETBE_DROP_FAULT_CLOSED,    /* fault injection: still delayed when
+				     * the handle was closed */
 	NETBE_DROP__MAX
 };
 
@@ -426,6 +434,13 @@ struct netbe_stats {
 					   * (one already connected, or out
 					   * of file descriptors) */
 	uint64_t drops[NETBE_DROP_SLOTS]; /* by enum netbe_drop_reason */
+	/* fault injection (netbe_set_faults()), per direction: frames held
+	 * in the delay queue, held back for the next to overtake, sent or
+	 * delivered twice, with one bit flipped */
+	uint64_t tx_fault_delayed, tx_fault_reordered;
+	uint64_t tx_fault_duplicated, tx_fault_corrupted;
+	uint64_t rx_fault_delayed, rx_fault_reordered;
+	uint64_t rx_fault_duplicated, rx_fault_corrupted;
 };
 
 /**
@@ -553,6 +568,63 @@ NETBE_EXPORT int netbe_control_detach(struct netbe_control *ctl, struct netbe *b
 /** netbe_control_close() - close every client connection and the socket,
  * remove the socket file; attached handles stay open. NULL is a no-op. */
 NETBE_EXPORT void netbe_control_close(struct netbe_control *ctl);
+
+/* ------------------------------------------------------------------------ */
+/* Fault injection                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The two directions of a handle. */
+enum netbe_direction {
+	NETBE_DIR_TX = 0,          /* frontend -> backend (netbe_send) */
+	NETBE_DIR_RX = 1,          /* backend -> frontend (netbe_recv) */
+};
+
+#define NETBE_FAULT_PPM_MAX      1000000u  /* 100 % in parts per million */
+#define NETBE_FAULT_DELAY_MAX_MS 60000u    /* largest delay and jitter */
+#define NETBE_FAULT_QUEUE_FRAMES 1024u     /* delay queue bound, per direction */
+#define NETBE_FAULT_QUEUE_BYTES  (8u << 20)
+
+/*
+ * Faults injected in one direction (doc/faults.md). Probabilities are in
+ * parts per million (0 to NETBE_FAULT_PPM_MAX: 0.5 % is 5000), drawn per
+ * frame from a generator seeded with @seed, so a seed and a sequence of
+ * frames give the same faults every run. All zero turns the direction off.
+ */
+struct netbe_faults {
+	uint32_t size;             /* sizeof(struct netbe_faults): set it
+				    * before either call, so the struct can
+				    * grow */
+	uint32_t loss_ppm;         /* frames dropped (counted) */
+	uint32_t delay_ms;         /* frames held this long ... */
+	uint32_t jitter_ms;        /* ... plus or minus up to this much */
+	uint32_t reorder_ppm;      /* frames held until the next one passed */
+	uint32_t dup_ppm;          /* frames sent twice */
+	uint32_t corrupt_ppm;      /* frames with one bit flipped past the
+				    * Ethernet header */
+	uint32_t reserved;         /* 0 */
+	uint64_t seed;             /* set: reseed with it, 0 keeps the
+				    * generator; get: the seed last set */
+};
+
+/**
+ * netbe_set_faults() - change the faults injected in direction @dir at run
+ * time (the spec keys tx_loss=, rx_delay=, ... set them at open). Frames
+ * already delayed keep their release time. May be called from any thread.
+ * Return: 0, or -EINVAL (NULL argument, bad @dir, @f->size too small or
+ * larger than this library knows, a value out of range: the message names
+ * the field and its range), or -ENOMEM.
+ */
+NETBE_EXPORT int netbe_set_faults(struct netbe *be, enum netbe_direction dir,
+				  const struct netbe_faults *f);
+
+/**
+ * netbe_get_faults() - read the faults of direction @dir into @f, whose
+ * size field the caller sets; at most that many bytes are written and
+ * size is set to the bytes filled.
+ * Return: 0, or -EINVAL (NULL argument, bad @dir, size too small).
+ */
+NETBE_EXPORT int netbe_get_faults(struct netbe *be, enum netbe_direction dir,
+				  struct netbe_faults *f);
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                 */

@@ -9,8 +9,28 @@
 
 #include "cli.h"
 
+/* Print the fault injection counters of @st that are not zero. */
+static void print_fault_stats(const struct netbe_stats *st)
+{
+	const struct { const char *name; uint64_t v; } c[] = {
+		{ "tx_fault_delayed", st->tx_fault_delayed },
+		{ "tx_fault_reordered", st->tx_fault_reordered },
+		{ "tx_fault_duplicated", st->tx_fault_duplicated },
+		{ "tx_fault_corrupted", st->tx_fault_corrupted },
+		{ "rx_fault_delayed", st->rx_fault_delayed },
+		{ "rx_fault_reordered", st->rx_fault_reordered },
+		{ "rx_fault_duplicated", st->rx_fault_duplicated },
+		{ "rx_fault_corrupted", st->rx_fault_corrupted },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		if (c[i].v)
+			printf(", %s %llu", c[i].name, (unsigned long long)c[i].v);
+}
+
 /** cli_print_stats() - print @be's counters on one line as "LABEL SPEC:
- * tx ..., rx ...", drop reasons only when non-zero. */
+ * tx ..., rx ...", drop reasons and fault counters only when non-zero. */
 void cli_print_stats(const char *label, const char *spec, struct netbe *be)
 {
 	struct netbe_stats st;
@@ -28,6 +48,7 @@ void cli_print_stats(const char *label, const char *spec, struct netbe *be)
 			       (unsigned long long)st.drops[i]);
 	if (st.peers_refused)
 		printf(", peers_refused %llu", (unsigned long long)st.peers_refused);
+	print_fault_stats(&st);
 	printf("\n");
 	fflush(stdout);
 }

@@ -72,6 +72,11 @@ struct netbe_core_state {
 	size_t stash_len;         /* 0 when empty */
 
 	struct dir_scratch tx, rx;
+
+	struct faults *faults;    /* fault injection, NULL until first set */
+	bool fault_on[2];         /* atomic: NETBE_DIR_TX/RX go through
+				   * faults.c (settings or queued frames) */
+	uint64_t fault_seed;      /* fault_seed=, or a random one */
 };
 
 /** core_link_up() - the link the frontend sees: up when both the backend
@@ -151,6 +156,28 @@ ssize_t soft_rx_deliver(struct netbe *be, struct netbe_frame *f);
 
 /** soft_rx_skip() - drop the next queued segment. Return: its length. */
 size_t soft_rx_skip(struct netbe *be);
+
+/**
+ * core_tx_one() - the normal transmit path for one frame, without fault
+ * injection (faults.c releasing a queued frame). Caller holds tx_lock.
+ * Return: 1 when consumed (sent, or dropped and counted), -EAGAIN (the
+ * wait for the backend is armed), or -errno.
+ */
+int core_tx_one(struct netbe *be, struct netbe_frame *f);
+
+/**
+ * core_rx_burst() - the normal receive path, without fault injection.
+ * Return: as netbe_recv_burst().
+ */
+int core_rx_burst(struct netbe *be, struct netbe_frame *frames, unsigned n);
+
+/** core_rx_ready() - call the frontend's rx callback if it listens
+ * (loop thread). */
+void core_rx_ready(struct netbe *be);
+
+/** core_kick() - wake the loop through the handle's kick eventfd (any
+ * thread); its callback then runs faults_kick(). */
+void core_kick(struct netbe *be);
 
 /** soft_free() - release the software offload buffers of @be. */
 void soft_free(struct netbe *be);

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "faults.h"
 #include "iov.h"
 #include "log.h"
 #include "vnet_hdr.h"
@@ -90,6 +91,11 @@ static void write_kick(struct netbe *be)
 	if (write(be->core->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot signal the loop: %s",
 			  be->ops->name, strerror(errno));
+}
+
+void core_kick(struct netbe *be)
+{
+	write_kick(be);
 }
 
 /* The handle whose netbe_send_burst() runs on this thread with inline
@@ -138,6 +144,8 @@ static void tx_ready(struct netbe *be)
 	pthread_mutex_lock(&be->core->tx_lock);
 	if (soft_tx_pending(be))
 		ret = soft_tx_flush(be);
+	if (!ret && be->core->faults)
+		ret = faults_tx_ready(be);
 	pthread_mutex_unlock(&be->core->tx_lock);
 	if (ret == -EAGAIN) {
 		core_tx_wait(be);
@@ -166,6 +174,11 @@ static void rx_ready(struct netbe *be)
 	__atomic_store_n(&c->in_rx_cb, false, __ATOMIC_RELEASE);
 }
 
+void core_rx_ready(struct netbe *be)
+{
+	rx_ready(be);
+}
+
 /*
  * Hand the answers the backend queued during an inline-rx send to the
  * frontend now, with the send's locks dropped; kicks made meanwhile (by
@@ -189,6 +202,8 @@ static void on_kick(void *opaque, int fd, unsigned revents)
 	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot read the kick eventfd: %s",
 			  be->ops->name, strerror(errno));
+	if (__atomic_load_n(&be->core->faults, __ATOMIC_RELAXED))
+		faults_kick(be);
 	if (__atomic_exchange_n(&be->core->tx_kicked, 0, __ATOMIC_ACQ_REL))
 		tx_ready(be);
 	if (__atomic_exchange_n(&be->core->rx_kicked, 0, __ATOMIC_ACQ_REL))
@@ -332,6 +347,7 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 
 static void handle_free(struct netbe *be)
 {
+	faults_free(be);
 	soft_free(be);
 	pthread_mutex_destroy(&be->core->tx_lock);
 	pthread_mutex_destroy(&be->core->lock);
@@ -399,6 +415,8 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	ret = offload_mode(be, &s);
 	if (!ret)
 		ret = controls_open(be, &s);
+	if (!ret)
+		ret = faults_from_spec(be, &s);
 	if (!ret)
 		ret = be->ops->open(be, &s);
 	netbe_spec_free(&s);
@@ -736,6 +754,11 @@ static int tx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n)
 	return ret < 0 ? tx_refused(be, ret) : ret;
 }
 
+int core_tx_one(struct netbe *be, struct netbe_frame *f)
+{
+	return tx_chunk(be, f, 1);
+}
+
 /* Check the caller's burst. Return: 0 or -EINVAL with a message. */
 static int check_frames(struct netbe *be, const char *fn,
 			const struct netbe_frame *f, unsigned n)
@@ -763,6 +786,9 @@ NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
 
 	if (ret || !n)
 		return ret;
+	if (__builtin_expect(__atomic_load_n(&be->core->fault_on[NETBE_DIR_TX],
+					     __ATOMIC_RELAXED), 0))
+		return faults_tx_burst(be, frames, n);
 	outer = inline_sender;
 	inline_sender = be->cfg.flags & NETBE_CFG_RX_INLINE ? be : NULL;
 	pthread_mutex_lock(&be->core->tx_lock);
@@ -1002,14 +1028,11 @@ static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n,
  * whose frames were all dropped is not the end: 0 is returned only when
  * nothing is pending, so a frontend that drains until 0 strands nothing.
  */
-NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
-				  unsigned n)
+int core_rx_burst(struct netbe *be, struct netbe_frame *frames, unsigned n)
 {
 	unsigned got = 0, taken, asked;
-	int ret = check_frames(be, "netbe_recv_burst", frames, n);
+	int ret = 0;
 
-	if (ret || !n)
-		return ret;
 	while (got < n) {
 		unsigned want = n - got < NETBE_BURST ? n - got : NETBE_BURST;
 		ssize_t held = rx_deliver_held(be, frames + got);
@@ -1046,6 +1069,19 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 	return got ? (int)got : ret;
 }
 
+NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
+				  unsigned n)
+{
+	int ret = check_frames(be, "netbe_recv_burst", frames, n);
+
+	if (ret || !n)
+		return ret;
+	if (__builtin_expect(__atomic_load_n(&be->core->fault_on[NETBE_DIR_RX],
+					     __ATOMIC_RELAXED), 0))
+		return faults_rx_burst(be, frames, n);
+	return core_rx_burst(be, frames, n);
+}
+
 NETBE_EXPORT ssize_t netbe_recv(struct netbe *be, const struct iovec *iov,
 				int iovcnt)
 {
@@ -1061,13 +1097,18 @@ NETBE_EXPORT ssize_t netbe_peek_recvlen(struct netbe *be)
 {
 	if (!be)
 		return NB_ERR_RL(-EINVAL, "netbe_peek_recvlen: handle is NULL");
+	if (__atomic_load_n(&be->core->fault_on[NETBE_DIR_RX], __ATOMIC_RELAXED))
+		return faults_rx_peek(be);
 	return rx_fill(be);
 }
 
 NETBE_EXPORT ssize_t netbe_rx_discard(struct netbe *be)
 {
-	ssize_t ret = netbe_peek_recvlen(be);
+	ssize_t ret;
 
+	if (be && __atomic_load_n(&be->core->fault_on[NETBE_DIR_RX], __ATOMIC_RELAXED))
+		return faults_rx_discard(be);
+	ret = netbe_peek_recvlen(be);
 	if (ret <= 0)
 		return ret;
 	if (soft_rx_pending(be))

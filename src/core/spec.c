@@ -18,7 +18,7 @@
 #include "log.h"
 #include "spec.h"
 
-#define LIST_MAX 512
+#define LIST_MAX 1024
 
 /* Append "a, b (alias c), ..." for every backend to @out. */
 static void list_types(char *out, size_t len)
@@ -139,6 +139,19 @@ static int check_name(const struct netbe_spec *s)
 const struct netbe_key netbe_common_key_table[] = {
 	{ "offload", "auto|native|soft|off: offloads offered to the frontend: native where the backend can, software elsewhere (auto, the default); native only; all in software; none", 0 },
 	{ "mac", "ADDR: the frontend's MAC address; frames it sends from another source address are dropped and counted as tx_spoofed", 0 },
+	{ "tx_loss", "PCT: fault injection, frames from the frontend dropped (0 to 100, decimals allowed)", 0 },
+	{ "tx_delay", "MS: fault injection, frames from the frontend held this long (0 to 60000)", 0 },
+	{ "tx_jitter", "MS: fault injection, plus or minus up to this much on tx_delay (0 to 60000)", 0 },
+	{ "tx_reorder", "PCT: fault injection, frames from the frontend held back until the next one passed", 0 },
+	{ "tx_dup", "PCT: fault injection, frames from the frontend sent twice", 0 },
+	{ "tx_corrupt", "PCT: fault injection, frames from the frontend with one bit flipped past the Ethernet header", 0 },
+	{ "rx_loss", "PCT: fault injection, frames to the frontend dropped (0 to 100, decimals allowed)", 0 },
+	{ "rx_delay", "MS: fault injection, frames to the frontend held this long (0 to 60000)", 0 },
+	{ "rx_jitter", "MS: fault injection, plus or minus up to this much on rx_delay (0 to 60000)", 0 },
+	{ "rx_reorder", "PCT: fault injection, frames to the frontend held back until the next one passed", 0 },
+	{ "rx_dup", "PCT: fault injection, frames to the frontend delivered twice", 0 },
+	{ "rx_corrupt", "PCT: fault injection, frames to the frontend with one bit flipped past the Ethernet header", 0 },
+	{ "fault_seed", "N: seed of the fault injection generator, for a run that can be replayed (default: random)", 0 },
 	{ .name = NULL },
 };
 

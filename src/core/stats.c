@@ -49,6 +49,11 @@ static const char *const drop_names[NETBE_DROP__MAX] = {
 	[NETBE_DROP_TX_SPOOFED] = "tx_spoofed",
 	[NETBE_DROP_TX_LINK_DOWN] = "tx_link_down",
 	[NETBE_DROP_RX_LINK_DOWN] = "rx_link_down",
+	[NETBE_DROP_TX_FAULT_LOSS] = "tx_fault_loss",
+	[NETBE_DROP_RX_FAULT_LOSS] = "rx_fault_loss",
+	[NETBE_DROP_TX_FAULT_OVERFLOW] = "tx_fault_overflow",
+	[NETBE_DROP_RX_FAULT_OVERFLOW] = "rx_fault_overflow",
+	[NETBE_DROP_FAULT_CLOSED] = "fault_closed",
 };
 
 NETBE_EXPORT const char *netbe_drop_reason_name(enum netbe_drop_reason r)
