@@ -322,6 +322,7 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 	pthread_mutex_init(&be->core->lock, NULL);
 	pthread_mutex_init(&be->core->tx_lock, NULL);
 	be->core->kick_fd = -1;
+	capture_init(&be->core->cap);
 	be->ops = b;
 	be->loop = *loop;
 	if (cfg)
@@ -332,6 +333,7 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 
 static void handle_free(struct netbe *be)
 {
+	capture_fini(be);
 	soft_free(be);
 	pthread_mutex_destroy(&be->core->tx_lock);
 	pthread_mutex_destroy(&be->core->lock);
@@ -375,6 +377,7 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 			    const struct netbe_config *cfg,
 			    const struct netbe_loop *loop)
 {
+	struct capture_request cap = { 0 };
 	struct netbe_spec s;
 	struct netbe *be;
 	int ret;
@@ -400,13 +403,19 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	if (!ret)
 		ret = controls_open(be, &s);
 	if (!ret)
+		ret = capture_spec(&s, &cap);
+	if (!ret)
 		ret = be->ops->open(be, &s);
 	netbe_spec_free(&s);
 	if (ret) {
+		free(cap.path);
 		handle_free(be);
 		return ret < 0 ? ret : -EIO;
 	}
 	ret = handle_finish(be);
+	if (!ret && cap.path)
+		ret = netbe_capture_start(be, cap.path, cap.snaplen, cap.format);
+	free(cap.path);
 	if (ret) {
 		netbe_close(be);
 		return ret;
@@ -770,6 +779,8 @@ NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
 		ret = tx_chunk(be, frames + done, n - done);
 		if (ret <= 0)
 			break;
+		if (capture_on(&be->core->cap))
+			capture_frames(be, frames + done, (unsigned)ret, be->fe_hdr_len, true);
 		done += (unsigned)ret;
 		if (be->core->rx_inline_due && done < n) {
 			pthread_mutex_unlock(&be->core->tx_lock);
@@ -1043,6 +1054,8 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 		    !rx_pending_len(be))
 			break;
 	}
+	if (got && capture_on(&be->core->cap))
+		capture_frames(be, frames, got, be->fe_hdr_len, false);
 	return got ? (int)got : ret;
 }
 

@@ -139,6 +139,9 @@ static int check_name(const struct netbe_spec *s)
 const struct netbe_key netbe_common_key_table[] = {
 	{ "offload", "auto|native|soft|off: offloads offered to the frontend: native where the backend can, software elsewhere (auto, the default); native only; all in software; none", 0 },
 	{ "mac", "ADDR: the frontend's MAC address; frames it sends from another source address are dropped and counted as tx_spoofed", 0 },
+	{ "capture", "PATH: write the frames the frontend sends and receives to PATH (pcapng unless capture_format=pcap); handles of one process may share a file", 0 },
+	{ "snaplen", "1..262144: bytes kept of each captured frame (default 262144)", 0 },
+	{ "capture_format", "pcapng|pcap: the capture file's format (default pcapng: direction and virtio-net header per frame)", 0 },
 	{ .name = NULL },
 };
 
