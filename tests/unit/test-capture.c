@@ -12,11 +12,14 @@
  * 12-byte virtio-net header, a 64 KiB TSO super-frame (captured whole,
  * with its GSO fields), snaplen truncation, classic pcap, two handles in
  * one file (two IDBs), start and stop at run time, a write error (a file
- * size limit) that stops the capture without failing a send, and bad
+ * size limit) that stops the capture without failing a send, tx and rx
+ * of one handle on two threads while both ends write one file, and bad
  * arguments.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,7 +32,7 @@
 #include "offload-frames.h"
 
 #define MAX_IDB 8
-#define MAX_EPB 64
+#define MAX_EPB 1024
 #define BUF_LEN (65535 + 18 + 20)
 
 struct idb {
@@ -648,7 +651,7 @@ out:
 static void test_write_error(void)
 {
 	const char *path = path_of("full.pcapng");
-	struct rlimit old, lim = { 4096, 4096 };
+	struct rlimit old, lim;
 	struct netbe_capture_stats st;
 	struct netbe *a, *b;
 	struct capfile c;
@@ -659,8 +662,8 @@ static void test_write_error(void)
 	if (!a || !b || getrlimit(RLIMIT_FSIZE, &old))
 		goto out;
 	signal(SIGXFSZ, SIG_IGN);
-	if (old.rlim_max != RLIM_INFINITY && old.rlim_max < lim.rlim_max)
-		lim.rlim_cur = lim.rlim_max = old.rlim_max;
+	lim = old;              /* the hard limit stays, so it can be undone */
+	lim.rlim_cur = 4096;
 	CHECK_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	CHECK_EQ(netbe_capture_start(a, path, 262144, NETBE_CAPTURE_PCAPNG), 0);
 	make_frame(f1, 1000, 10);
@@ -668,7 +671,7 @@ static void test_write_error(void)
 		sent += send_frame(a, f1, 1000, 0, NULL) == 1000;
 		recv_frame(b, rbuf);
 	}
-	setrlimit(RLIMIT_FSIZE, &old);
+	CHECK_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, SIG_DFL);
 	CHECK_EQ(sent, 10);
 	CHECK_EQ(netbe_get_capture_stats(a, &st), 0);
@@ -680,6 +683,122 @@ static void test_write_error(void)
 	CHECK_EQ(netbe_capture_stop(a), 0);
 	if (load(path_of("after.pcapng"), &c, false))
 		CHECK_EQ(c.nepb, 1);
+	free(c.buf);
+out:
+	netbe_close(a);
+	netbe_close(b);
+}
+
+#define THREAD_FRAMES 200
+#define THREAD_DEADLINE_MS 30000
+
+/* One side of the threaded case: a thread sending or receiving frames. */
+struct mover {
+	struct netbe *be;
+	unsigned done;
+	bool echo;                     /* send each received frame back */
+	struct netbe *echo_be;
+	uint8_t buf[2048];
+};
+
+/* Send @len bytes of @buf through @be, retrying on -EAGAIN until the
+ * deadline. Return: true when sent. */
+static bool send_retry(struct netbe *be, uint8_t *buf, size_t len, uint64_t deadline)
+{
+	struct iovec iov = { buf, len };
+
+	while (harness_now_ms() < deadline) {
+		ssize_t n = netbe_send(be, &iov, 1);
+
+		if (n == (ssize_t)len)
+			return true;
+		if (n != -EAGAIN)
+			return false;
+		sched_yield();
+	}
+	return false;
+}
+
+/* Thread: send THREAD_FRAMES numbered frames. */
+static void *sender(void *opaque)
+{
+	struct mover *m = opaque;
+	uint64_t deadline = harness_now_ms() + THREAD_DEADLINE_MS;
+
+	for (m->done = 0; m->done < THREAD_FRAMES; m->done++) {
+		make_frame(m->buf, 60 + m->done % 200, (uint8_t)m->done);
+		if (!send_retry(m->be, m->buf, 60 + m->done % 200, deadline))
+			break;
+	}
+	return NULL;
+}
+
+/* Thread: receive THREAD_FRAMES frames (echoing them when asked). */
+static void *receiver(void *opaque)
+{
+	struct mover *m = opaque;
+	uint64_t deadline = harness_now_ms() + THREAD_DEADLINE_MS;
+	struct iovec iov = { m->buf, sizeof(m->buf) };
+
+	while (m->done < THREAD_FRAMES && harness_now_ms() < deadline) {
+		ssize_t n = netbe_recv(m->be, &iov, 1);
+
+		if (n <= 0) {
+			sched_yield();
+			continue;
+		}
+		if (m->echo && !send_retry(m->echo_be, m->buf, (size_t)n, deadline))
+			break;
+		m->done++;
+	}
+	return NULL;
+}
+
+/* End A sends on one thread and receives on another while end B echoes on
+ * a third, both ends capturing into one file: every frame is there once
+ * per interface and direction, and the file is well-formed. */
+static void test_threads(void)
+{
+	const char *path = path_of("threads.pcapng");
+	static struct mover tx, echo, rx;
+	unsigned count[2][3] = { { 0 } }, i;
+	struct netbe *a, *b;
+	pthread_t t1, t2, t3;
+	struct capfile c;
+
+	a = open_end("thr", ",depth=16");
+	b = open_end("thr", ",depth=16");
+	if (!a || !b)
+		goto out;
+	CHECK_EQ(netbe_capture_start(a, path, 262144, NETBE_CAPTURE_PCAPNG), 0);
+	CHECK_EQ(netbe_capture_start(b, path, 262144, NETBE_CAPTURE_PCAPNG), 0);
+	tx = (struct mover){ .be = a };
+	echo = (struct mover){ .be = b, .echo = true, .echo_be = b };
+	rx = (struct mover){ .be = a };
+	pthread_create(&t1, NULL, sender, &tx);
+	pthread_create(&t2, NULL, receiver, &echo);
+	pthread_create(&t3, NULL, receiver, &rx);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	pthread_join(t3, NULL);
+	CHECK_EQ(tx.done, THREAD_FRAMES);
+	CHECK_EQ(echo.done, THREAD_FRAMES);
+	CHECK_EQ(rx.done, THREAD_FRAMES);
+	netbe_close(a);
+	a = NULL;
+	CHECK_EQ(netbe_capture_stop(b), 0);
+	if (load(path, &c, false)) {
+		CHECK_EQ(c.nidb, 2);
+		CHECK_EQ(c.nepb, 4 * THREAD_FRAMES);
+		for (i = 0; i < c.nepb; i++)
+			if (c.epb[i].if_id < 2 && c.epb[i].flags >= 1 && c.epb[i].flags <= 2)
+				count[c.epb[i].if_id][c.epb[i].flags]++;
+		CHECK_EQ(count[0][1], THREAD_FRAMES);
+		CHECK_EQ(count[0][2], THREAD_FRAMES);
+		CHECK_EQ(count[1][1], THREAD_FRAMES);
+		CHECK_EQ(count[1][2], THREAD_FRAMES);
+		check_tools(path, &c);
+	}
 	free(c.buf);
 out:
 	netbe_close(a);
@@ -773,6 +892,7 @@ int main(void)
 	RUN(test_two_handles);
 	RUN(test_start_stop);
 	RUN(test_write_error);
+	RUN(test_threads);
 	RUN(test_bad_args);
 	netbe_epoll_free(ep);
 	cleanup();
