@@ -104,7 +104,7 @@ PY
 # to its capture key, then both taps into their end namespaces
 patch_then_taps() {
 	patch_start "$1" "$NSF" "tap:$TAPA,capture=$WORK/netbe.cap$2" "tap:$TAPB" &&
-		taps_to_ends
+		taps_to_ends ""
 }
 
 # tcpdump_start DIR: tcpdump -Q DIR on tap A in NSA into WORK/kernel-DIR.pcap
@@ -174,36 +174,36 @@ compare() {
 
 # capture_round FORMAT OPTS: one round of ROUND, prefixed by FORMAT
 capture_round() {
-	local f=$1 log="$WORK/patch-$1.log" t
+	local fmt=$1 log="$WORK/patch-$1.log" t
 	rm -f "$WORK"/netbe.cap "$WORK"/kernel-*.pcap
 	if ! patch_then_taps "$log" "$2"; then
-		for t in "${ROUND[@]}"; do not_ok "$f: $t"; done
+		for t in "${ROUND[@]}"; do not_ok "$fmt: $t"; done
 		patch_kill
 		return
 	fi
-	ok "$f: patch ready"
+	ok "$fmt: patch ready"
 	if tcpdump_start in && tcpdump_start out; then
-		ok "$f: tcpdump ready (both directions)"
+		ok "$fmt: tcpdump ready (both directions)"
 	else
-		not_ok "$f: tcpdump ready (both directions)"
+		not_ok "$fmt: tcpdump ready (both directions)"
 	fi
 	sleep 0.5
-	check "$f: ping A->B" ping_ns "$NSA" "$IPB"
-	check "$f: ping B->A" ping_ns "$NSB" "$IPA"
+	check "$fmt: ping A->B" ping_ns "$NSA" "$IPB"
+	check "$fmt: ping B->A" ping_ns "$NSB" "$IPA"
 	iperf_server "$NSB" "$IPB"
-	check "$f: iperf3 16 MiB A->B" iperf_bytes "$NSA" "$IPB"
-	check "$f: iperf3 16 MiB B->A" iperf_bytes "$NSA" "$IPB" -R
+	check "$fmt: iperf3 16 MiB A->B" iperf_bytes "$NSA" "$IPB"
+	check "$fmt: iperf3 16 MiB B->A" iperf_bytes "$NSA" "$IPB" -R
 	iperf_server_stop
 	sleep 0.5
-	check "$f: patch exits 0 on SIGTERM" patch_stop "$log"
+	check "$fmt: patch exits 0 on SIGTERM" patch_stop "$log"
 	stop_pid "${TD_in:-0}" 5 >/dev/null
 	stop_pid "${TD_out:-0}" 5 >/dev/null
 	diag "$log"
 	grep -h "dropped by kernel" "$WORK"/tcpdump-*.log | diag
-	check "$f: capinfos and tshark read netbe's file, same frame count" \
+	check "$fmt: capinfos and tshark read netbe's file, same frame count" \
 		tools_agree "$WORK/netbe.cap"
-	check "$f: super-frames captured whole" superframes "$f"
-	check "$f: netbe's frames equal the kernel's, frame for frame" compare "$f"
+	check "$fmt: super-frames captured whole" superframes "$fmt"
+	check "$fmt: netbe's frames equal the kernel's, frame for frame" compare "$fmt"
 	taps_gone || echo "# taps still present after the patch exited"
 }
 
