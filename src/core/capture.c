@@ -22,7 +22,9 @@
  *
  * Locks. The data path tests one flag per burst (capture_on()); only when
  * it is set does it take the handle's capture lock, then the file's lock,
- * and write each frame as one block with write(2) from the file's buffer.
+ * encode the burst's frames into the file's buffer and write them with
+ * one write(2) (more for a burst of large frames), so the file is whole
+ * after every burst and the buffer is empty whenever the lock is free.
  * The tx and rx threads of a handle, and handles sharing a file, are thus
  * serialized on the file. Start and stop take the handle's lock, so a
  * burst being written finishes before its file can go away. Order:
@@ -30,7 +32,8 @@
  *
  * Errors. A failed write leaves the file's end undefined, so it marks the
  * file broken: every capture writing into it stops, counts one write
- * error and logs once. Capture never makes a send or receive fail.
+ * error and logs once; frames count as written once their write worked.
+ * Capture never makes a send or receive fail.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +67,8 @@
 #define IF_NAME_MAX 64
 /* An EPB: 28 bytes of header, the data padded, flags, comment, end, length. */
 #define BLOCK_MAX (28 + NETBE_CAPTURE_SNAPLEN_MAX + 3 + 8 + 4 + COMMENT_MAX + 4 + 4)
+/* A burst's blocks are gathered here and written at once. */
+#define FILE_BUF (2 * BLOCK_MAX)
 
 struct capture_file {
 	struct capture_file *next;     /* registry list, under reg_lock */
@@ -73,11 +78,12 @@ struct capture_file {
 	unsigned refs;                 /* under reg_lock */
 	enum netbe_capture_format format;
 	unsigned snaplen;              /* pcap: the header's snaplen */
-	pthread_mutex_t lock;          /* the fd, buf, next_if, error */
+	pthread_mutex_t lock;          /* everything below */
 	int fd;
 	unsigned next_if;              /* pcapng: the next IDB's number */
 	int error;                     /* first write error, 0 if none */
-	uint8_t buf[BLOCK_MAX];
+	size_t used;                   /* bytes gathered in buf; 0 unlocked */
+	uint8_t buf[FILE_BUF];
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -273,12 +279,14 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Write the first @len bytes of @f's buffer unless the file is broken.
- * Caller holds f->lock. Return: 0 or the (first) write error. */
-static int file_write(struct capture_file *f, size_t len)
+/* Write the blocks gathered in @f's buffer unless the file is broken,
+ * and empty it. Caller holds f->lock. Return: 0 or the (first) write
+ * error. */
+static int file_flush(struct capture_file *f)
 {
 	if (!f->error)
-		f->error = write_all(f->fd, f->buf, len);
+		f->error = write_all(f->fd, f->buf, f->used);
+	f->used = 0;
 	return f->error;
 }
 
@@ -314,7 +322,6 @@ static struct capture_file *file_create(const char *path,
 {
 	struct capture_file *f = calloc(1, sizeof(*f));
 	struct stat st;
-	size_t len;
 
 	*err = -ENOMEM;
 	if (!f)
@@ -331,9 +338,9 @@ static struct capture_file *file_create(const char *path,
 	}
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
-	len = format == NETBE_CAPTURE_PCAP ? pcap_hdr_encode(f->buf, snaplen)
-					   : shb_encode(f->buf);
-	*err = file_write(f, len);
+	f->used = format == NETBE_CAPTURE_PCAP ? pcap_hdr_encode(f->buf, snaplen)
+					       : shb_encode(f->buf);
+	*err = file_flush(f);
 	if (*err) {
 		file_free(f);
 		return NULL;
@@ -398,8 +405,10 @@ static int file_add_if(struct capture_file *f, struct netbe *be,
 		 be->name);
 	pthread_mutex_lock(&f->lock);
 	*if_id = f->next_if;
-	if (f->format == NETBE_CAPTURE_PCAPNG)
-		ret = file_write(f, idb_encode(f->buf, name, snaplen));
+	if (f->format == NETBE_CAPTURE_PCAPNG) {
+		f->used = idb_encode(f->buf, name, snaplen);
+		ret = file_flush(f);
+	}
 	if (!ret)
 		f->next_if++;
 	pthread_mutex_unlock(&f->lock);
@@ -524,20 +533,38 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Write frame @cf to @cs's file. Caller holds both locks.
- * Return: 0 or the write error. */
-static int write_frame(struct capture_state *cs, const struct cap_frame *cf)
+/* Write the blocks gathered for @cs and count the frames of @pend with
+ * @cs's when that worked. Caller holds both locks. Return: 0 or the
+ * write error. */
+static int flush(struct capture_state *cs, struct netbe_capture_stats *pend)
+{
+	int ret = file_flush(cs->file);
+
+	if (!ret) {
+		cs->st.frames += pend->frames;
+		cs->st.bytes += pend->bytes;
+		cs->st.truncated += pend->truncated;
+	}
+	memset(pend, 0, sizeof(*pend));
+	return ret;
+}
+
+/* Gather frame @cf in @cs's file buffer, writing what is gathered first
+ * when it might not fit. Caller holds both locks. Return: 0 or the write
+ * error. */
+static int add_frame(struct capture_state *cs, const struct cap_frame *cf,
+		     struct netbe_capture_stats *pend)
 {
 	struct capture_file *f = cs->file;
-	size_t len = f->format == NETBE_CAPTURE_PCAP ? pcap_rec_encode(f->buf, cf)
-						     : epb_encode(f->buf, cf, cs->if_id);
-	int ret = file_write(f, len);
+	int ret = f->used > FILE_BUF - BLOCK_MAX ? flush(cs, pend) : 0;
 
 	if (ret)
 		return ret;
-	cs->st.frames++;
-	cs->st.bytes += cf->caplen;
-	cs->st.truncated += cf->caplen < cf->len;
+	f->used += f->format == NETBE_CAPTURE_PCAP ? pcap_rec_encode(f->buf + f->used, cf)
+						   : epb_encode(f->buf + f->used, cf, cs->if_id);
+	pend->frames++;
+	pend->bytes += cf->caplen;
+	pend->truncated += cf->caplen < cf->len;
 	return 0;
 }
 
@@ -559,6 +586,7 @@ void capture_frames(struct netbe *be, const struct netbe_frame *f, unsigned n,
 {
 	struct capture_state *cs = &be->core->cap;
 	struct cap_frame cf = { .hdr_len = hdr_len, .outbound = outbound };
+	struct netbe_capture_stats pend = { 0 };
 	unsigned i;
 	int ret = 0;
 
@@ -578,8 +606,11 @@ void capture_frames(struct netbe *be, const struct netbe_frame *f, unsigned n,
 		cf.len = len - hdr_len;
 		cf.caplen = cf.len < cs->snaplen ? cf.len : cs->snaplen;
 		cf.usec = now_usec();
-		ret = write_frame(cs, &cf);
+		ret = add_frame(cs, &cf, &pend);
 	}
+	if (!ret)
+		ret = flush(cs, &pend);
+	cs->file->used = 0;
 	pthread_mutex_unlock(&cs->file->lock);
 	if (ret)
 		write_failed(be, ret);
