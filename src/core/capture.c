@@ -182,7 +182,8 @@ static size_t idb_encode(uint8_t *b, const char *name, unsigned snaplen)
 	return block_end(b, p, true);
 }
 
-/* The name of virtio-net GSO type @t without its ECN bit, NULL if unknown. */
+/* Return: the name of virtio-net GSO type @t (without its ECN bit), NULL
+ * for a type no virtio spec defines. */
 static const char *gso_name(unsigned t)
 {
 	switch (t) {
@@ -368,7 +369,7 @@ static int file_get(const char *path, enum netbe_capture_format format,
 	else if (!f && !(f = file_create(path, format, snaplen, &ret)))
 		ret = netbe_errf(ret, "netbe_capture_start: cannot create %s: %s",
 				 path, strerror(-ret));
-	else if (!f->refs++) {
+	else if (!f->refs++) {      /* a new file: register it */
 		f->next = files;
 		files = f;
 	}
@@ -524,7 +525,7 @@ NETBE_EXPORT int netbe_get_capture_stats(struct netbe *be,
 	return 0;
 }
 
-/* The wall-clock time in microseconds. */
+/* Return: the wall-clock time in microseconds. */
 static uint64_t now_usec(void)
 {
 	struct timespec ts;
@@ -568,17 +569,22 @@ static int add_frame(struct capture_state *cs, const struct cap_frame *cf,
 	return 0;
 }
 
-/* A write failed with @err: stop @be's capture, count and log it once. */
-static void write_failed(struct netbe *be, int err)
+/* A write failed with @err: stop @be's capture and count it; the first
+ * time, put the message to log in @msg. Caller holds cs->lock.
+ * Return: whether to log @msg (after the locks are dropped, so a log
+ * hook may call netbe_capture_stop()). */
+static bool write_failed(struct netbe *be, int err, char *msg, size_t len)
 {
 	struct capture_state *cs = &be->core->cap;
+	bool first = !cs->error_logged;
 
 	__atomic_store_n(&cs->on, 0, __ATOMIC_RELAXED);
 	cs->st.write_errors++;
-	if (!cs->error_logged)
-		nb_err("%s: capture: writing %s failed: %s; capture stopped",
-		       be->ops->name, cs->file->path, strerror(-err));
 	cs->error_logged = true;
+	if (first)
+		snprintf(msg, len, "%s: capture: writing %s failed: %s; capture stopped",
+			 be->ops->name, cs->file->path, strerror(-err));
+	return first;
 }
 
 void capture_frames(struct netbe *be, const struct netbe_frame *f, unsigned n,
@@ -587,6 +593,8 @@ void capture_frames(struct netbe *be, const struct netbe_frame *f, unsigned n,
 	struct capture_state *cs = &be->core->cap;
 	struct cap_frame cf = { .hdr_len = hdr_len, .outbound = outbound };
 	struct netbe_capture_stats pend = { 0 };
+	char msg[512];
+	bool log = false;
 	unsigned i;
 	int ret = 0;
 
@@ -613,8 +621,10 @@ void capture_frames(struct netbe *be, const struct netbe_frame *f, unsigned n,
 	cs->file->used = 0;
 	pthread_mutex_unlock(&cs->file->lock);
 	if (ret)
-		write_failed(be, ret);
+		log = write_failed(be, ret, msg, sizeof(msg));
 	pthread_mutex_unlock(&cs->lock);
+	if (log)
+		nb_err("%s", msg);
 }
 
 int capture_spec(const struct netbe_spec *s, struct capture_request *req)
