@@ -13,7 +13,8 @@
  * with its GSO fields), snaplen truncation, classic pcap, two handles in
  * one file (two IDBs), start and stop at run time, a write error (a file
  * size limit) that stops the capture without failing a send, tx and rx
- * of one handle on two threads while both ends write one file, and bad
+ * of one handle on two threads while both ends write one file, captures
+ * started and stopped while other threads move frames, and bad
  * arguments.
  */
 #include <errno.h>
@@ -695,6 +696,7 @@ out:
 /* One side of the threaded case: a thread sending or receiving frames. */
 struct mover {
 	struct netbe *be;
+	unsigned want;                 /* frames to move; 0: THREAD_FRAMES */
 	unsigned done;
 	bool echo;                     /* send each received frame back */
 	struct netbe *echo_be;
@@ -724,8 +726,9 @@ static void *sender(void *opaque)
 {
 	struct mover *m = opaque;
 	uint64_t deadline = harness_now_ms() + THREAD_DEADLINE_MS;
+	unsigned want = m->want ? m->want : THREAD_FRAMES;
 
-	for (m->done = 0; m->done < THREAD_FRAMES; m->done++) {
+	for (m->done = 0; m->done < want; m->done++) {
 		make_frame(m->buf, 60 + m->done % 200, (uint8_t)m->done);
 		if (!send_retry(m->be, m->buf, 60 + m->done % 200, deadline))
 			break;
@@ -739,8 +742,9 @@ static void *receiver(void *opaque)
 	struct mover *m = opaque;
 	uint64_t deadline = harness_now_ms() + THREAD_DEADLINE_MS;
 	struct iovec iov = { m->buf, sizeof(m->buf) };
+	unsigned want = m->want ? m->want : THREAD_FRAMES;
 
-	while (m->done < THREAD_FRAMES && harness_now_ms() < deadline) {
+	while (m->done < want && harness_now_ms() < deadline) {
 		ssize_t n = netbe_recv(m->be, &iov, 1);
 
 		if (n <= 0) {
@@ -800,6 +804,58 @@ static void test_threads(void)
 		check_tools(path, &c);
 	}
 	free(c.buf);
+out:
+	netbe_close(a);
+	netbe_close(b);
+}
+
+#define TOGGLES 20
+#define TOGGLE_FRAMES 20000
+
+/* Captures started and stopped on the main thread while a sender and a
+ * receiver thread move frames through the captured handle: every file is
+ * well-formed and the counters match the frames in the files. */
+static void test_toggle_under_load(void)
+{
+	static struct mover tx, rx;
+	struct netbe_capture_stats st;
+	unsigned i, in_files = 0;
+	struct netbe *a, *b;
+	pthread_t t1, t2;
+	char name[32];
+	struct capfile c;
+
+	a = open_end("tog", NULL);
+	b = open_end("tog", NULL);
+	if (!a || !b)
+		goto out;
+	tx = (struct mover){ .be = a, .want = TOGGLE_FRAMES };
+	rx = (struct mover){ .be = b, .want = TOGGLE_FRAMES };
+	pthread_create(&t1, NULL, sender, &tx);
+	pthread_create(&t2, NULL, receiver, &rx);
+	for (i = 0; i < TOGGLES; i++) {
+		snprintf(name, sizeof(name), "toggle-%u.pcapng", i);
+		CHECK_EQ(netbe_capture_start(a, path_of(name), 128, NETBE_CAPTURE_PCAPNG), 0);
+		usleep(1000);
+		CHECK_EQ(netbe_capture_stop(a), 0);
+	}
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK_EQ(tx.done, TOGGLE_FRAMES);
+	CHECK_EQ(rx.done, TOGGLE_FRAMES);
+	CHECK_EQ(netbe_get_capture_stats(a, &st), 0);
+	for (i = 0; i < TOGGLES; i++) {
+		snprintf(name, sizeof(name), "toggle-%u.pcapng", i);
+		if (load(path_of(name), &c, false)) {
+			CHECK_EQ(c.nidb, 1);
+			in_files += c.nepb;
+		}
+		CHECK(c.nepb < MAX_EPB);
+		free(c.buf);
+	}
+	printf("# %u frames captured in %d runs\n", in_files, TOGGLES);
+	CHECK_EQ(st.frames, in_files);
+	CHECK_EQ(st.write_errors, 0);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -893,6 +949,7 @@ int main(void)
 	RUN(test_start_stop);
 	RUN(test_write_error);
 	RUN(test_threads);
+	RUN(test_toggle_under_load);
 	RUN(test_bad_args);
 	netbe_epoll_free(ep);
 	cleanup();
