@@ -460,7 +460,9 @@ enum netbe_capture_format {
 
 #define NETBE_CAPTURE_SNAPLEN_MAX 262144u   /* also the default */
 
-/* A handle's capture counters, summed over all its captures. */
+/* A handle's capture counters, summed over all its captures. Like struct
+ * netbe_stats it grows only at its end (netbe_capture_stats_read() takes
+ * the caller's size). */
 struct netbe_capture_stats {
 	uint64_t frames;            /* frames written */
 	uint64_t bytes;             /* frame bytes written (after snaplen) */
@@ -493,11 +495,24 @@ NETBE_EXPORT int netbe_capture_start(struct netbe *be, const char *path,
 NETBE_EXPORT int netbe_capture_stop(struct netbe *be);
 
 /**
- * netbe_get_capture_stats() - copy @be's capture counters
- * Return: 0, or -EINVAL for NULL arguments.
+ * netbe_capture_stats_read() - copy @be's capture counters into @st
+ * @size: sizeof(*st) as the caller was built (at least the first layout,
+ *        the four counters above); fields this library does not have
+ *        read as 0
+ * Return: 0, or -EINVAL for NULL arguments or a @size below the first
+ * layout.
  */
-NETBE_EXPORT int netbe_get_capture_stats(struct netbe *be,
-					 struct netbe_capture_stats *st);
+NETBE_EXPORT int netbe_capture_stats_read(struct netbe *be,
+					  struct netbe_capture_stats *st,
+					  size_t size);
+
+/** netbe_get_capture_stats() - netbe_capture_stats_read() with this
+ * header's size. Return: as netbe_capture_stats_read(). */
+static inline int netbe_get_capture_stats(struct netbe *be,
+					  struct netbe_capture_stats *st)
+{
+	return netbe_capture_stats_read(be, st, sizeof(*st));
+}
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                 */

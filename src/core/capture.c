@@ -514,14 +514,29 @@ NETBE_EXPORT int netbe_capture_stop(struct netbe *be)
 	return 0;
 }
 
-NETBE_EXPORT int netbe_get_capture_stats(struct netbe *be,
-					 struct netbe_capture_stats *st)
+/* The smallest struct netbe_capture_stats a caller may pass: the first
+ * layout, four counters. */
+#define CAP_STATS_SIZE_MIN (4 * sizeof(uint64_t))
+
+NETBE_EXPORT int netbe_capture_stats_read(struct netbe *be,
+					  struct netbe_capture_stats *st,
+					  size_t size)
 {
+	struct netbe_capture_stats snap;
+
 	if (!be || !st)
-		return netbe_errf(-EINVAL, "netbe_get_capture_stats: handle or stats is NULL");
+		return netbe_errf(-EINVAL, "netbe_capture_stats_read: handle or stats is NULL");
+	if (size < CAP_STATS_SIZE_MIN)
+		return netbe_errf(-EINVAL, "netbe_capture_stats_read: size %zu is below the smallest struct netbe_capture_stats (%zu bytes); pass sizeof(struct netbe_capture_stats)",
+				  size, CAP_STATS_SIZE_MIN);
 	pthread_mutex_lock(&be->core->cap.lock);
-	*st = be->core->cap.st;
+	snap = be->core->cap.st;
 	pthread_mutex_unlock(&be->core->cap.lock);
+	if (size > sizeof(snap)) {
+		memset((char *)st + sizeof(snap), 0, size - sizeof(snap));
+		size = sizeof(snap);
+	}
+	memcpy(st, &snap, size);
 	return 0;
 }
 

@@ -884,6 +884,17 @@ static void test_bad_args(void)
 	CHECK_EQ(netbe_capture_stop(NULL), -EINVAL);
 	CHECK_EQ(netbe_get_capture_stats(NULL, &st), -EINVAL);
 	CHECK_EQ(netbe_get_capture_stats(a, NULL), -EINVAL);
+	CHECK_EQ(netbe_capture_stats_read(a, &st, 3 * sizeof(uint64_t)), -EINVAL);
+	CHECK_STR_CONTAINS(netbe_last_error(), "size 24 is below the smallest");
+	if (a) {
+		uint64_t wide[6];
+
+		memset(wide, 0xff, sizeof(wide));
+		CHECK_EQ(netbe_capture_stats_read(a, (struct netbe_capture_stats *)wide,
+						  sizeof(wide)), 0);
+		CHECK_EQ(wide[0] | wide[3], 0);
+		CHECK_EQ(wide[4] | wide[5], 0);     /* a newer caller's fields */
+	}
 	if (!a || !b)
 		goto out;
 	CHECK_EQ(netbe_capture_start(a, NULL, 100, NETBE_CAPTURE_PCAPNG), -EINVAL);
