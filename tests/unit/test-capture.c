@@ -33,7 +33,7 @@
 #include "offload-frames.h"
 
 #define MAX_IDB 8
-#define MAX_EPB 1024
+#define MAX_EPB 65536         /* more than any case writes */
 #define BUF_LEN (65535 + 18 + 20)
 
 struct idb {
@@ -58,7 +58,7 @@ struct capfile {
 	uint32_t pcap_snaplen;
 	unsigned nidb, nepb;
 	struct idb idb[MAX_IDB];
-	struct epb epb[MAX_EPB];
+	struct epb *epb;             /* MAX_EPB entries */
 };
 
 static struct netbe_epoll *ep;
@@ -158,8 +158,12 @@ static bool read_file(const char *path, struct capfile *c)
 	long n;
 
 	memset(c, 0, sizeof(*c));
-	if (!fp)
+	c->epb = calloc(MAX_EPB, sizeof(*c->epb));
+	if (!fp || !c->epb) {
+		if (fp)
+			fclose(fp);
 		return false;
+	}
 	fseek(fp, 0, SEEK_END);
 	n = ftell(fp);
 	rewind(fp);
@@ -167,6 +171,15 @@ static bool read_file(const char *path, struct capfile *c)
 	c->len = n > 0 && c->buf && fread(c->buf, 1, (size_t)n, fp) == (size_t)n ? (size_t)n : 0;
 	fclose(fp);
 	return c->len > 0;
+}
+
+/* Release what read_file() allocated for @c. */
+static void capfile_free(struct capfile *c)
+{
+	free(c->buf);
+	free(c->epb);
+	c->buf = NULL;
+	c->epb = NULL;
 }
 
 /* Walk the options from @p to @end of a block of @type into @c's last
@@ -419,7 +432,7 @@ static void both_ways(unsigned hl)
 		CHECK(c.epb[0].usec <= c.epb[1].usec);
 		check_tools(path, &c);
 	}
-	free(c.buf);
+	capfile_free(&c);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -473,7 +486,7 @@ static void test_tso_superframe(void)
 		check_epb(&c.epb[0], 0, true, f1, len, NETBE_CAPTURE_SNAPLEN_MAX, cmt);
 		check_tools(path, &c);
 	}
-	free(c.buf);
+	capfile_free(&c);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -511,7 +524,7 @@ static void test_snaplen(void)
 		check_epb(&c.epb[1], 0, true, f2, 60, 64, "");
 		check_tools(path, &c);
 	}
-	free(c.buf);
+	capfile_free(&c);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -550,7 +563,7 @@ static void test_pcap(void)
 		CHECK(!memcmp(c.epb[1].data, f2, 70));
 		check_tools(path, &c);
 	}
-	free(c.buf);
+	capfile_free(&c);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -593,7 +606,7 @@ static void test_two_handles(void)
 		check_epb(&c.epb[3], 0, false, f2, 1200, NETBE_CAPTURE_SNAPLEN_MAX, "");
 		check_tools(path, &c);
 	}
-	free(c.buf);
+	capfile_free(&c);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -635,13 +648,13 @@ static void test_start_stop(void)
 		CHECK_EQ(c.epb[1].origlen, 62);
 		check_tools(p1, &c);
 	}
-	free(c.buf);
+	capfile_free(&c);
 	if (load(p2, &c, false)) {
 		CHECK_EQ(c.nepb, 2);
 		CHECK_EQ(c.epb[0].origlen, 64);
 		CHECK_EQ(c.epb[1].origlen, 65);
 	}
-	free(c.buf);
+	capfile_free(&c);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -684,7 +697,7 @@ static void test_write_error(void)
 	CHECK_EQ(netbe_capture_stop(a), 0);
 	if (load(path_of("after.pcapng"), &c, false))
 		CHECK_EQ(c.nepb, 1);
-	free(c.buf);
+	capfile_free(&c);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -803,7 +816,7 @@ static void test_threads(void)
 		CHECK_EQ(count[1][2], THREAD_FRAMES);
 		check_tools(path, &c);
 	}
-	free(c.buf);
+	capfile_free(&c);
 out:
 	netbe_close(a);
 	netbe_close(b);
@@ -851,7 +864,7 @@ static void test_toggle_under_load(void)
 			in_files += c.nepb;
 		}
 		CHECK(c.nepb < MAX_EPB);
-		free(c.buf);
+		capfile_free(&c);
 	}
 	printf("# %u frames captured in %d runs\n", in_files, TOGGLES);
 	CHECK_EQ(st.frames, in_files);
