@@ -625,6 +625,71 @@ NETBE_EXPORT int netbe_set_faults(struct netbe *be, enum netbe_direction dir,
  */
 NETBE_EXPORT int netbe_get_faults(struct netbe *be, enum netbe_direction dir,
 				  struct netbe_faults *f);
+/* Packet capture                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The file format of a capture (doc/capture.md). */
+enum netbe_capture_format {
+	NETBE_CAPTURE_PCAPNG = 0,   /* one IDB per handle, direction flags and
+				     * virtio-net header fields per frame */
+	NETBE_CAPTURE_PCAP = 1,     /* classic pcap, microseconds, Ethernet */
+};
+
+#define NETBE_CAPTURE_SNAPLEN_MAX 262144u   /* also the default */
+
+/* A handle's capture counters, summed over all its captures. Like struct
+ * netbe_stats it grows only at its end (netbe_capture_stats_read() takes
+ * the caller's size). */
+struct netbe_capture_stats {
+	uint64_t frames;            /* frames written */
+	uint64_t bytes;             /* frame bytes written (after snaplen) */
+	uint64_t truncated;         /* frames cut to the snaplen */
+	uint64_t write_errors;      /* failed writes (each stops the capture) */
+};
+
+/**
+ * netbe_capture_start() - write every frame the frontend sends through @be
+ * (as handed to netbe_send, before any software offload) and every frame
+ * netbe_recv delivers to it, without the virtio-net header, into @path.
+ * Several handles may capture into one path: they share one file, each
+ * with its own interface (one format per file). May be called from any
+ * thread; the data path takes a lock only while a capture is on.
+ * @snaplen: bytes kept of each frame, 1..NETBE_CAPTURE_SNAPLEN_MAX
+ * Return: 0; -EINVAL for a NULL handle or path, a bad snaplen or format,
+ * or a path already captured in another format (or, for pcap, another
+ * snaplen); -EBUSY when @be already captures; -errno when the file cannot
+ * be created or written.
+ */
+NETBE_EXPORT int netbe_capture_start(struct netbe *be, const char *path,
+				     unsigned snaplen,
+				     enum netbe_capture_format format);
+
+/**
+ * netbe_capture_stop() - stop @be's capture; the file is closed when no
+ * handle captures into it any more. May be called from any thread.
+ * Return: 0 (also when nothing was captured), or -EINVAL for NULL.
+ */
+NETBE_EXPORT int netbe_capture_stop(struct netbe *be);
+
+/**
+ * netbe_capture_stats_read() - copy @be's capture counters into @st
+ * @size: sizeof(*st) as the caller was built (at least the first layout,
+ *        the four counters above); fields this library does not have
+ *        read as 0
+ * Return: 0, or -EINVAL for NULL arguments or a @size below the first
+ * layout.
+ */
+NETBE_EXPORT int netbe_capture_stats_read(struct netbe *be,
+					  struct netbe_capture_stats *st,
+					  size_t size);
+
+/** netbe_get_capture_stats() - netbe_capture_stats_read() with this
+ * header's size. Return: as netbe_capture_stats_read(). */
+static inline int netbe_get_capture_stats(struct netbe *be,
+					  struct netbe_capture_stats *st)
+{
+	return netbe_capture_stats_read(be, st, sizeof(*st));
+}
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                 */
@@ -652,7 +717,8 @@ struct netbe_backend_info {
  * table order. Return: count; 0 and *@info filled, or -ENOENT past the end.
  */
 NETBE_EXPORT unsigned netbe_backend_count(void);
-/** netbe_common_keys() - keys every backend accepts (offload=),
+/** netbe_common_keys() - keys every backend accepts (offload=, capture=,
+ * snaplen=, capture_format=),
  * terminated by a NULL name. */
 NETBE_EXPORT const struct netbe_key *netbe_common_keys(void);
 NETBE_EXPORT int netbe_backend_info(unsigned idx, struct netbe_backend_info *info);

@@ -13,7 +13,7 @@ BENCH=0
 BUILD=${1:-build}
 PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
       libglib2.0-dev iproute2 iputils-ping iperf3 ethtool procps util-linux
-      python3 valgrind kmod passt busybox-static tshark qemu-system-x86 cpio
+      python3 valgrind kmod passt busybox-static tshark tcpdump qemu-system-x86 cpio
       xz-utils libxdp-dev libbpf-dev abigail-tools
       dpdk-dev librte-bus-vdev23 librte-mempool-ring23 librte-net-virtio23
       librte-net-vhost23 librte-net-null23

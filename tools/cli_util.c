@@ -29,8 +29,21 @@ static void print_fault_stats(const struct netbe_stats *st)
 			printf(", %s %llu", c[i].name, (unsigned long long)c[i].v);
 }
 
+/* Append @be's capture counters when it captured or failed to. */
+static void print_capture(struct netbe *be)
+{
+	struct netbe_capture_stats c;
+
+	if (netbe_get_capture_stats(be, &c) || (!c.frames && !c.write_errors))
+		return;
+	printf(", captured %llu frames %llu bytes (%llu truncated, %llu write errors)",
+	       (unsigned long long)c.frames, (unsigned long long)c.bytes,
+	       (unsigned long long)c.truncated, (unsigned long long)c.write_errors);
+}
+
 /** cli_print_stats() - print @be's counters on one line as "LABEL SPEC:
- * tx ..., rx ...", drop reasons and fault counters only when non-zero. */
+ * tx ..., rx ...", drop reasons, fault and capture counters only when
+ * non-zero. */
 void cli_print_stats(const char *label, const char *spec, struct netbe *be)
 {
 	struct netbe_stats st;
@@ -49,6 +62,7 @@ void cli_print_stats(const char *label, const char *spec, struct netbe *be)
 	if (st.peers_refused)
 		printf(", peers_refused %llu", (unsigned long long)st.peers_refused);
 	print_fault_stats(&st);
+	print_capture(be);
 	printf("\n");
 	fflush(stdout);
 }

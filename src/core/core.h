@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "capture.h"
 #include "offload.h"
 #include "spec.h"
 
@@ -70,6 +71,8 @@ struct netbe_core_state {
 
 	uint8_t *stash;           /* one held-back frame, backend form */
 	size_t stash_len;         /* 0 when empty */
+
+	struct capture_state cap;  /* capture.c */
 
 	struct dir_scratch tx, rx;
 

@@ -337,6 +337,7 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 	pthread_mutex_init(&be->core->lock, NULL);
 	pthread_mutex_init(&be->core->tx_lock, NULL);
 	be->core->kick_fd = -1;
+	capture_init(&be->core->cap);
 	be->ops = b;
 	be->loop = *loop;
 	if (cfg)
@@ -348,6 +349,7 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 static void handle_free(struct netbe *be)
 {
 	faults_free(be);
+	capture_fini(be);
 	soft_free(be);
 	pthread_mutex_destroy(&be->core->tx_lock);
 	pthread_mutex_destroy(&be->core->lock);
@@ -391,6 +393,7 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 			    const struct netbe_config *cfg,
 			    const struct netbe_loop *loop)
 {
+	struct capture_request cap = { 0 };
 	struct netbe_spec s;
 	struct netbe *be;
 	int ret;
@@ -418,13 +421,19 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	if (!ret)
 		ret = faults_from_spec(be, &s);
 	if (!ret)
+		ret = capture_spec(&s, &cap);
+	if (!ret)
 		ret = be->ops->open(be, &s);
 	netbe_spec_free(&s);
 	if (ret) {
+		free(cap.path);
 		handle_free(be);
 		return ret < 0 ? ret : -EIO;
 	}
 	ret = handle_finish(be);
+	if (!ret && cap.path)
+		ret = netbe_capture_start(be, cap.path, cap.snaplen, cap.format);
+	free(cap.path);
 	if (ret) {
 		netbe_close(be);
 		return ret;
@@ -787,8 +796,13 @@ NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
 	if (ret || !n)
 		return ret;
 	if (__builtin_expect(__atomic_load_n(&be->core->fault_on[NETBE_DIR_TX],
-					     __ATOMIC_RELAXED), 0))
-		return faults_tx_burst(be, frames, n);
+					     __ATOMIC_RELAXED), 0)) {
+		/* captured as the frontend sent them, before the faults */
+		ret = faults_tx_burst(be, frames, n);
+		if (ret > 0 && capture_on(&be->core->cap))
+			capture_frames(be, frames, (unsigned)ret, be->fe_hdr_len, true);
+		return ret;
+	}
 	outer = inline_sender;
 	inline_sender = be->cfg.flags & NETBE_CFG_RX_INLINE ? be : NULL;
 	pthread_mutex_lock(&be->core->tx_lock);
@@ -796,6 +810,8 @@ NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
 		ret = tx_chunk(be, frames + done, n - done);
 		if (ret <= 0)
 			break;
+		if (capture_on(&be->core->cap))
+			capture_frames(be, frames + done, (unsigned)ret, be->fe_hdr_len, true);
 		done += (unsigned)ret;
 		if (be->core->rx_inline_due && done < n) {
 			pthread_mutex_unlock(&be->core->tx_lock);
@@ -1069,6 +1085,8 @@ int core_rx_burst(struct netbe *be, struct netbe_frame *frames, unsigned n)
 	return got ? (int)got : ret;
 }
 
+/* Frames reach the capture as the frontend gets them: after the receive
+ * faults (a frame they lose is not in the file, a duplicate is twice). */
 NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 				  unsigned n)
 {
@@ -1078,8 +1096,12 @@ NETBE_EXPORT int netbe_recv_burst(struct netbe *be, struct netbe_frame *frames,
 		return ret;
 	if (__builtin_expect(__atomic_load_n(&be->core->fault_on[NETBE_DIR_RX],
 					     __ATOMIC_RELAXED), 0))
-		return faults_rx_burst(be, frames, n);
-	return core_rx_burst(be, frames, n);
+		ret = faults_rx_burst(be, frames, n);
+	else
+		ret = core_rx_burst(be, frames, n);
+	if (ret > 0 && capture_on(&be->core->cap))
+		capture_frames(be, frames, (unsigned)ret, be->fe_hdr_len, false);
+	return ret;
 }
 
 NETBE_EXPORT ssize_t netbe_recv(struct netbe *be, const struct iovec *iov,

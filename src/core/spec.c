@@ -152,6 +152,9 @@ const struct netbe_key netbe_common_key_table[] = {
 	{ "rx_dup", "PCT: fault injection, frames to the frontend delivered twice", 0 },
 	{ "rx_corrupt", "PCT: fault injection, frames to the frontend with one bit flipped past the Ethernet header", 0 },
 	{ "fault_seed", "N: seed of the fault injection generator, for a run that can be replayed (default: random)", 0 },
+	{ "capture", "PATH: write the frames the frontend sends and receives to PATH (pcapng unless capture_format=pcap); handles of one process may share a file", 0 },
+	{ "snaplen", "1..262144: bytes kept of each captured frame (default 262144)", 0 },
+	{ "capture_format", "pcapng|pcap: the capture file's format (default pcapng: direction and virtio-net header per frame)", 0 },
 	{ .name = NULL },
 };
 

@@ -641,6 +641,48 @@ static void test_super_frame(void)
 	check_super_frame(",tx_dup=100,tx_corrupt=100", true);
 }
 
+/* Frames captured by @be so far. */
+static uint64_t captured(struct netbe *be)
+{
+	struct netbe_capture_stats c;
+
+	return netbe_get_capture_stats(be, &c) ? UINT64_MAX : c.frames;
+}
+
+/* A capture shows what the frontend sent (before the transmit faults) and
+ * what it got (after the receive faults): lost frames are not in the file
+ * on receive, duplicates are there twice. */
+static void test_capture_sees_the_frontend(void)
+{
+	char path[] = "/tmp/netbe-test-faults-XXXXXX";
+	uint32_t seq[MAX_FRAMES];
+	struct ends e;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0 || ends_open(&e, ",tx_loss=100", ",rx_dup=100")) {
+		CHECK(0);
+		goto out;
+	}
+	CHECK_EQ(netbe_capture_start(e.a, path, NETBE_CAPTURE_SNAPLEN_MAX, NETBE_CAPTURE_PCAPNG), 0);
+	CHECK_EQ(netbe_capture_start(e.b, path, NETBE_CAPTURE_SNAPLEN_MAX, NETBE_CAPTURE_PCAPNG), 0);
+	CHECK_EQ(send_frames(e.a, 0, 10), 10);
+	CHECK_EQ(captured(e.a), 10);        /* sent, then lost by the fault */
+	CHECK_EQ(drain(e.b, seq, 0), 0);
+	CHECK_EQ(captured(e.b), 0);
+	CHECK_EQ(send_frames(e.b, 0, 3), 3);
+	CHECK_EQ(netbe_set_faults(e.a, NETBE_DIR_TX, &(struct netbe_faults){ .size = sizeof(struct netbe_faults) }), 0);
+	CHECK_EQ(send_frames(e.a, 100, 4), 4);
+	CHECK_EQ(drain_until(e.b, seq, 8), 8);   /* each one twice */
+	CHECK_EQ(captured(e.b), 3 + 8);          /* 3 sent, 8 received */
+	ends_close(&e);
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	if (netbe_epoll_new(&ep)) {
@@ -662,6 +704,7 @@ int main(void)
 	RUN(test_backend_full);
 	RUN(test_cross_thread);
 	RUN(test_super_frame);
+	RUN(test_capture_sees_the_frontend);
 	netbe_epoll_free(ep);
 	return harness_done();
 }
