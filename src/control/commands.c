@@ -8,10 +8,12 @@
  * argument, or on the first attached handle with host forwards (slirp).
  * Error descriptions start "bad request: COMMAND: " as slirp4netns's do.
  * netbe's own: list (attached handles), stats (a handle's counters, drop
- * reasons by name), set_link and get_link (the operator's side of a link). A command is a function and one line in the table.
+ * reasons by name), set_link and get_link (the operator's side of a link),
+ * set_faults and get_faults, capture_start and capture_stop. A command is a function and one line in the table.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -377,6 +379,165 @@ static int cmd_get_link(struct netbe_control *ctl, const struct json_value *args
 	return 0;
 }
 
+/** arg_direction() - argument "direction": "tx" or "rx" into *@dir.
+ * Return: 0, or -EINVAL with @err. */
+static int arg_direction(const struct json_value *args, const char *cmd,
+			 enum netbe_direction *dir, char *err)
+{
+	const char *d = NULL;
+
+	if (arg_string(args, "direction", &d) != 1 ||
+	    (strcmp(d, "tx") && strcmp(d, "rx")))
+		return fail(err, cmd, "bad arguments.direction: \"tx\" or \"rx\"");
+	*dir = strcmp(d, "tx") ? NETBE_DIR_RX : NETBE_DIR_TX;
+	return 0;
+}
+
+/** arg_uint_opt() - optional integer argument @key (0..@max) into *@out,
+ * left alone when absent. Return: 0, or -EINVAL with @err. */
+static int arg_uint_opt(const struct json_value *args, const char *cmd,
+			const char *key, uint64_t max, uint64_t *out, char *err)
+{
+	const struct json_value *v = json_member(args, key);
+	char what[64];
+
+	if (!v)
+		return 0;
+	if (json_uint(v, max, out)) {
+		snprintf(what, sizeof(what), "bad arguments.%s: 0 to %llu", key,
+			 (unsigned long long)max);
+		return fail(err, cmd, what);
+	}
+	return 0;
+}
+
+/* The fields of struct netbe_faults as the socket names them. */
+static const struct {
+	const char *key;
+	size_t off;
+	uint64_t max;
+} fault_fields[] = {
+	{ "loss_ppm", offsetof(struct netbe_faults, loss_ppm), NETBE_FAULT_PPM_MAX },
+	{ "delay_ms", offsetof(struct netbe_faults, delay_ms), NETBE_FAULT_DELAY_MAX_MS },
+	{ "jitter_ms", offsetof(struct netbe_faults, jitter_ms), NETBE_FAULT_DELAY_MAX_MS },
+	{ "reorder_ppm", offsetof(struct netbe_faults, reorder_ppm), NETBE_FAULT_PPM_MAX },
+	{ "dup_ppm", offsetof(struct netbe_faults, dup_ppm), NETBE_FAULT_PPM_MAX },
+	{ "corrupt_ppm", offsetof(struct netbe_faults, corrupt_ppm), NETBE_FAULT_PPM_MAX },
+};
+
+/** cmd_set_faults() - {"handle"?, "direction", "loss_ppm"?, "delay_ms"?,
+ * "jitter_ms"?, "reorder_ppm"?, "dup_ppm"?, "corrupt_ppm"?, "seed"?} -> {}:
+ * the direction's faults, absent fields 0 (all absent: off).
+ * Return: 0 or -EINVAL. */
+static int cmd_set_faults(struct netbe_control *ctl, const struct json_value *args,
+			  struct json_writer *ret, char *err)
+{
+	struct netbe_faults f = { .size = sizeof(f) };
+	enum netbe_direction dir;
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, "set_faults", false, &name, err);
+	unsigned i;
+	uint64_t v;
+
+	if (!be || arg_direction(args, "set_faults", &dir, err))
+		return -EINVAL;
+	for (i = 0; i < sizeof(fault_fields) / sizeof(fault_fields[0]); i++) {
+		v = 0;
+		if (arg_uint_opt(args, "set_faults", fault_fields[i].key, fault_fields[i].max, &v, err))
+			return -EINVAL;
+		*(uint32_t *)(void *)((char *)&f + fault_fields[i].off) = (uint32_t)v;
+	}
+	if (arg_uint_opt(args, "set_faults", "seed", UINT64_MAX >> 11, &f.seed, err))
+		return -EINVAL;
+	if (netbe_set_faults(be, dir, &f))
+		return fail(err, "set_faults", netbe_last_error());
+	jw_begin_object(ret);
+	jw_end_object(ret);
+	return 0;
+}
+
+/** cmd_get_faults() - {"handle"?, "direction"} -> the direction's faults
+ * under the names set_faults takes, and the seed. Return: 0 or -EINVAL. */
+static int cmd_get_faults(struct netbe_control *ctl, const struct json_value *args,
+			  struct json_writer *ret, char *err)
+{
+	struct netbe_faults f = { .size = sizeof(f) };
+	enum netbe_direction dir;
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, "get_faults", false, &name, err);
+	unsigned i;
+
+	if (!be || arg_direction(args, "get_faults", &dir, err))
+		return -EINVAL;
+	if (netbe_get_faults(be, dir, &f))
+		return fail(err, "get_faults", netbe_last_error());
+	jw_begin_object(ret);
+	for (i = 0; i < sizeof(fault_fields) / sizeof(fault_fields[0]); i++) {
+		jw_key(ret, fault_fields[i].key);
+		jw_uint(ret, *(const uint32_t *)(const void *)((const char *)&f + fault_fields[i].off));
+	}
+	jw_key(ret, "seed");
+	jw_uint(ret, f.seed);
+	jw_end_object(ret);
+	return 0;
+}
+
+/** cmd_capture_start() - {"handle"?, "path", "snaplen"?, "format"?:
+ * "pcapng"|"pcap"} -> {}: start capturing the handle into path.
+ * Return: 0 or -EINVAL. */
+static int cmd_capture_start(struct netbe_control *ctl, const struct json_value *args,
+			     struct json_writer *ret, char *err)
+{
+	enum netbe_capture_format format = NETBE_CAPTURE_PCAPNG;
+	uint64_t snaplen = NETBE_CAPTURE_SNAPLEN_MAX;
+	const char *name, *path = NULL, *fmt = NULL;
+	struct netbe *be = pick_handle(ctl, args, "capture_start", false, &name, err);
+
+	if (!be)
+		return -EINVAL;
+	if (arg_string(args, "path", &path) != 1 || !*path)
+		return fail(err, "capture_start", "bad arguments.path: a file name");
+	if (arg_string(args, "format", &fmt) < 0 ||
+	    (fmt && strcmp(fmt, "pcapng") && strcmp(fmt, "pcap")))
+		return fail(err, "capture_start", "bad arguments.format: \"pcapng\" or \"pcap\"");
+	if (fmt && !strcmp(fmt, "pcap"))
+		format = NETBE_CAPTURE_PCAP;
+	if (arg_uint_opt(args, "capture_start", "snaplen", NETBE_CAPTURE_SNAPLEN_MAX, &snaplen, err))
+		return -EINVAL;
+	if (netbe_capture_start(be, path, (unsigned)snaplen, format))
+		return fail(err, "capture_start", netbe_last_error());
+	jw_begin_object(ret);
+	jw_end_object(ret);
+	return 0;
+}
+
+/** cmd_capture_stop() - {"handle"?} -> {"frames", "bytes", "truncated",
+ * "write_errors"}: stop the handle's capture, with its counters.
+ * Return: 0 or -EINVAL. */
+static int cmd_capture_stop(struct netbe_control *ctl, const struct json_value *args,
+			    struct json_writer *ret, char *err)
+{
+	struct netbe_capture_stats c;
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, "capture_stop", false, &name, err);
+
+	if (!be)
+		return -EINVAL;
+	if (netbe_capture_stop(be) || netbe_get_capture_stats(be, &c))
+		return fail(err, "capture_stop", netbe_last_error());
+	jw_begin_object(ret);
+	jw_key(ret, "frames");
+	jw_uint(ret, c.frames);
+	jw_key(ret, "bytes");
+	jw_uint(ret, c.bytes);
+	jw_key(ret, "truncated");
+	jw_uint(ret, c.truncated);
+	jw_key(ret, "write_errors");
+	jw_uint(ret, c.write_errors);
+	jw_end_object(ret);
+	return 0;
+}
+
 const struct ctl_command ctl_commands[] = {
 	{ "add_hostfwd", cmd_add_hostfwd },
 	{ "list_hostfwd", cmd_list_hostfwd },
@@ -385,6 +546,10 @@ const struct ctl_command ctl_commands[] = {
 	{ "stats", cmd_stats },
 	{ "set_link", cmd_set_link },
 	{ "get_link", cmd_get_link },
+	{ "set_faults", cmd_set_faults },
+	{ "get_faults", cmd_get_faults },
+	{ "capture_start", cmd_capture_start },
+	{ "capture_stop", cmd_capture_stop },
 };
 
 const unsigned ctl_ncommands = sizeof(ctl_commands) / sizeof(ctl_commands[0]);

@@ -277,6 +277,63 @@ static void test_set_link(void)
 	setup_close(&st);
 }
 
+/* Send @n broadcast frames from @be. Return: how many it took. */
+static int send_some(struct netbe *be, int n)
+{
+	uint8_t f[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5 };
+	struct iovec iov = { f, sizeof(f) };
+	int i, ok = 0;
+
+	for (i = 0; i < n; i++)
+		ok += netbe_send(be, &iov, 1) == (ssize_t)sizeof(f);
+	return ok;
+}
+
+/* set_faults/get_faults and capture_start/capture_stop. */
+static void test_faults_and_capture(void)
+{
+	char path[] = "/tmp/netbe-test-control-XXXXXX", req[256], r[BUF_MAX];
+	struct netbe_stats st_a;
+	struct setup st;
+	struct client c;
+	int fd = mkstemp(path);
+
+	if (fd < 0 || setup_open(&st, true)) {
+		CHECK(0);
+		setup_close(&st);
+		return;
+	}
+	client_connect(&c);
+	snprintf(req, sizeof(req), "{\"execute\": \"capture_start\", \"arguments\": {\"handle\": \"a\", \"path\": \"%s\"}}", path);
+	CHECK(ask(&c, req, r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"return\": {}}"));
+	CHECK_EQ(send_some(st.a, 3), 3);
+	CHECK(ask(&c, "{\"execute\": \"capture_stop\", \"arguments\": {\"handle\": \"a\"}}", r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"return\": {\"frames\": 3, \"bytes\": 180, \"truncated\": 0, \"write_errors\": 0}}"));
+	CHECK(ask(&c, "{\"execute\": \"set_faults\", \"arguments\": {\"handle\": \"a\", \"direction\": \"tx\", \"loss_ppm\": 1000000, \"seed\": 7}}", r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"return\": {}}"));
+	CHECK_EQ(send_some(st.a, 2), 2);
+	CHECK(netbe_get_stats(st.a, &st_a) == 0 && st_a.drops[NETBE_DROP_TX_FAULT_LOSS] == 2);
+	CHECK(ask(&c, "{\"execute\": \"get_faults\", \"arguments\": {\"handle\": \"a\", \"direction\": \"tx\"}}", r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"return\": {\"loss_ppm\": 1000000, \"delay_ms\": 0, \"jitter_ms\": 0, \"reorder_ppm\": 0, \"dup_ppm\": 0, \"corrupt_ppm\": 0, \"seed\": 7}}"));
+	CHECK(ask(&c, "{\"execute\": \"set_faults\", \"arguments\": {\"handle\": \"a\", \"direction\": \"tx\"}}", r, sizeof(r)));
+	CHECK_EQ(send_some(st.a, 1), 1);
+	CHECK(netbe_get_stats(st.a, &st_a) == 0 && st_a.drops[NETBE_DROP_TX_FAULT_LOSS] == 2);
+	CHECK(ask(&c, "{\"execute\": \"set_faults\", \"arguments\": {\"direction\": \"up\"}}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "bad request: set_faults: bad arguments.direction");
+	CHECK(ask(&c, "{\"execute\": \"set_faults\", \"arguments\": {\"direction\": \"rx\", \"loss_ppm\": 1000001}}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "bad request: set_faults: bad arguments.loss_ppm: 0 to 1000000");
+	CHECK(ask(&c, "{\"execute\": \"capture_start\", \"arguments\": {\"handle\": \"a\"}}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "bad request: capture_start: bad arguments.path");
+	snprintf(req, sizeof(req), "{\"execute\": \"capture_start\", \"arguments\": {\"path\": \"%s\", \"format\": \"cap\"}}", path);
+	CHECK(ask(&c, req, r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "bad request: capture_start: bad arguments.format");
+	close(c.fd);
+	setup_close(&st);
+	close(fd);
+	unlink(path);
+}
+
 static void test_hostfwd(void)
 {
 	uint16_t p4 = free_port(), p6 = free_port();
@@ -577,6 +634,7 @@ int main(void)
 	}
 	RUN(test_list_and_stats);
 	RUN(test_set_link);
+	RUN(test_faults_and_capture);
 	RUN(test_hostfwd);
 	RUN(test_bad_requests);
 	RUN(test_no_handles);
