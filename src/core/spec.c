@@ -139,6 +139,11 @@ static int check_name(const struct netbe_spec *s)
 const struct netbe_key netbe_common_key_table[] = {
 	{ "offload", "auto|native|soft|off: offloads offered to the frontend: native where the backend can, software elsewhere (auto, the default); native only; all in software; none", 0 },
 	{ "mac", "ADDR: the frontend's MAC address; frames it sends from another source address are dropped and counted as tx_spoofed", 0 },
+	{ "tx_bytes", "SIZE/REFILL_MS[/BURST]: limit the bytes the frontend sends to SIZE per REFILL_MS ms (k, M, G: 1000-based), plus a one-time BURST", 0 },
+	{ "tx_ops", "SIZE/REFILL_MS[/BURST]: limit the frames the frontend sends to SIZE per REFILL_MS ms, plus a one-time BURST", 0 },
+	{ "rx_bytes", "SIZE/REFILL_MS[/BURST]: limit the bytes the frontend receives to SIZE per REFILL_MS ms (k, M, G: 1000-based), plus a one-time BURST", 0 },
+	{ "rx_ops", "SIZE/REFILL_MS[/BURST]: limit the frames the frontend receives to SIZE per REFILL_MS ms, plus a one-time BURST", 0 },
+	{ "rate_group", "NAME: handles of this process with the same NAME share their rate limit buckets", 0 },
 	{ .name = NULL },
 };
 
