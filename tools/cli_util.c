@@ -10,7 +10,7 @@
 #include "cli.h"
 
 /** cli_print_stats() - print @be's counters on one line as "LABEL SPEC:
- * tx ..., rx ...", drop reasons only when non-zero. */
+ * tx ..., rx ...", drop reasons and rate limit holds only when non-zero. */
 void cli_print_stats(const char *label, const char *spec, struct netbe *be)
 {
 	struct netbe_stats st;
@@ -28,6 +28,12 @@ void cli_print_stats(const char *label, const char *spec, struct netbe *be)
 			       (unsigned long long)st.drops[i]);
 	if (st.peers_refused)
 		printf(", peers_refused %llu", (unsigned long long)st.peers_refused);
+	if (st.tx_throttled)
+		printf(", tx_throttled %llu (%llu ms)", (unsigned long long)st.tx_throttled,
+		       (unsigned long long)(st.tx_throttled_ns / 1000000));
+	if (st.rx_throttled)
+		printf(", rx_throttled %llu (%llu ms)", (unsigned long long)st.rx_throttled,
+		       (unsigned long long)(st.rx_throttled_ns / 1000000));
 	printf("\n");
 	fflush(stdout);
 }
