@@ -41,6 +41,18 @@
  * a backend that returns after each frame with an answer gets each answer
  * delivered before the next frame goes in. The callback is never entered
  * twice: an answer that comes while it runs becomes an ordinary loop kick.
+ *
+ * Rate limits (throttle.c, ratelimit.c). A send takes the tokens of the
+ * frames at the front of its burst before anything is classified; the
+ * first frame without tokens ends the burst there (-EAGAIN when it is the
+ * first), and tokens of frames the backend did not take are given back.
+ * A receive reads the backend only while the rx buckets are not empty and
+ * charges what it delivered; frames core already holds (the stash, soft
+ * segments) go out whatever the limit, so peek and recv agree. A
+ * direction held back kicks the loop, which pauses the rx watch (a
+ * level-triggered fd would spin), arms a timer for when the tokens are
+ * back and then calls tx_cb / rx_cb. Without a limit all this costs one
+ * branch per call on an atomic pointer load.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -228,6 +240,7 @@ static void throttle_run(struct netbe *be)
 		rx_ready(be);
 }
 
+/* The throttle timer expired: see what the tokens allow now. */
 static void on_throttle_timer(void *opaque)
 {
 	throttle_run(opaque);

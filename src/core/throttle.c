@@ -163,6 +163,7 @@ static struct rl_group *group_new(const char *name)
 	return g;
 }
 
+/* Free group @g (no member left). */
 static void group_free(struct rl_group *g)
 {
 	pthread_mutex_destroy(&g->dir[0].lock);

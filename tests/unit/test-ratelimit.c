@@ -193,6 +193,7 @@ struct end {
 
 static struct netbe_epoll *ep;
 
+/* Keep expected error messages out of the test output. */
 static void quiet_log(void *opaque, enum netbe_log_level level, const char *msg)
 {
 	(void)opaque;
@@ -227,6 +228,8 @@ static ssize_t recv_one(struct end *e)
 	return n;
 }
 
+/* The rx callback: count the call and, when draining, receive until
+ * nothing is left. */
 static void on_rx(struct netbe *be, void *opaque)
 {
 	struct end *e = opaque;
@@ -237,6 +240,7 @@ static void on_rx(struct netbe *be, void *opaque)
 		;
 }
 
+/* The tx callback: count the call. */
 static void on_tx(struct netbe *be, void *opaque)
 {
 	(void)be;
