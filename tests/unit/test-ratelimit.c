@@ -474,6 +474,15 @@ static void test_group_and_peek(void)
 	CHECK_EQ(netbe_open(&bad, "pair:g3,tx_ops=3/100000,rate_group=gt", &cfg,
 			    netbe_epoll_loop(ep)), 0);
 	netbe_close(bad);
+	/* removing the group's rx limit through one member frees both */
+	{
+		struct netbe_rate_limit none = { .struct_size = sizeof(none) };
+
+		CHECK_EQ(netbe_set_rate_limit(r1.be, NETBE_DIR_RX, &none), 0);
+		CHECK_EQ(recv_one(&r2), FRAME_LEN);
+		CHECK_EQ(netbe_get_rate_limit(r2.be, NETBE_DIR_RX, &none), 0);
+		CHECK_EQ(none.ops.size, 0);
+	}
 out:
 	netbe_close(s1.be);
 	netbe_close(s2.be);
@@ -597,6 +606,60 @@ out:
 	netbe_close(r.be);
 }
 
+/* Two handles of one rate group send from two threads, taking from one
+ * bucket: every frame of both arrives, in order, none dropped. */
+static void test_group_two_threads(void)
+{
+	struct sender p1 = { .frames = 2000 }, p2 = { .frames = 2000 };
+	struct end s1, s2, r1, r2;
+	struct netbe_stats st1, st2;
+	pthread_t t1, t2;
+	uint64_t deadline = harness_now_ms() + DEADLINE_MS;
+	bool started = false;
+
+	if (end_open(&s1, "pair:m1,tx_ops=100/10,rate_group=mt") ||
+	    end_open(&s2, "pair:m2,rate_group=mt") ||
+	    end_open(&r1, "pair:m1") || end_open(&r2, "pair:m2")) {
+		CHECK(0);
+		goto out;
+	}
+	p1.e = &s1;
+	p2.e = &s2;
+	if (pthread_create(&t1, NULL, sender_thread, &p1)) {
+		CHECK(0);
+		goto out;
+	}
+	if (pthread_create(&t2, NULL, sender_thread, &p2)) {
+		CHECK(0);
+		__atomic_store_n(&p1.stop, true, __ATOMIC_RELAXED);
+		pthread_join(t1, NULL);
+		goto out;
+	}
+	started = true;
+	while (r1.got + r2.got < p1.frames + p2.frames && harness_now_ms() < deadline)
+		netbe_epoll_dispatch(ep, 10);
+	__atomic_store_n(&p1.stop, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&p2.stop, true, __ATOMIC_RELAXED);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+out:
+	if (started) {
+		CHECK_EQ(p1.error + p2.error, 0);
+		CHECK_EQ(r1.got, p1.frames);
+		CHECK_EQ(r2.got, p2.frames);
+		CHECK_EQ(r1.out_of_order + r2.out_of_order, 0);
+		CHECK_EQ(drops(s1.be) + drops(s2.be) + drops(r1.be) + drops(r2.be), 0);
+		netbe_get_stats(s1.be, &st1);
+		netbe_get_stats(s2.be, &st2);
+		printf("# tx_throttled %llu and %llu\n", (unsigned long long)st1.tx_throttled,
+		       (unsigned long long)st2.tx_throttled);
+	}
+	netbe_close(s1.be);
+	netbe_close(s2.be);
+	netbe_close(r1.be);
+	netbe_close(r2.be);
+}
+
 /* Open @spec, expecting -EINVAL with @part in the message. */
 static void expect_bad_spec(const char *spec, const char *part)
 {
@@ -699,6 +762,7 @@ int main(void)
 	RUN(test_group_and_peek);
 	RUN(test_runtime_change);
 	RUN(test_change_under_sender_thread);
+	RUN(test_group_two_threads);
 	RUN(test_bad_values);
 	netbe_epoll_free(ep);
 	return harness_done();
