@@ -63,7 +63,7 @@ above_limit() { [ -n "$1" ] && [ "$1" -gt $((LIMIT_BPS * 11 / 10)) ]; }
 # no_drops LOG: the final counter lines of LOG name no drop reason
 no_drops() {
 	! grep -E "^[AB] " "$1" |
-		grep -qE "(tx|rx)_(bad_hdr|offload|runt|too_big|error|discarded|overflow|foreign|bad_framing|fragment) [0-9]"
+		grep -qE "(tx|rx)_(bad_hdr|offload|runt|too_big|error|discarded|overflow|foreign|bad_framing|fragment|spoofed|link_down) [0-9]"
 }
 
 # throttled_only LOG END WHAT: END's (A or B) last counter line has WHAT
