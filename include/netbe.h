@@ -315,8 +315,9 @@ NETBE_EXPORT size_t netbe_get_vnet_hdr_len(struct netbe *be);
  * @iov: the frame, preceded by the negotiated virtio-net header; the header
  *       may span segments
  * Return: the number of bytes consumed (header included); -EAGAIN when the
- * backend cannot take it now (keep the frame; tx_cb fires when it may
- * succeed); another negative errno on failure. A frame that is malformed is
+ * backend cannot take it now, or the tx rate limit has no tokens for it
+ * (keep the frame; tx_cb fires when it may succeed); another negative
+ * errno on failure. A frame that is malformed is
  * dropped, counted under its reason, and reported as consumed.
  */
 NETBE_EXPORT ssize_t netbe_send(struct netbe *be, const struct iovec *iov,
@@ -441,6 +442,12 @@ struct netbe_stats {
 	uint64_t tx_fault_duplicated, tx_fault_corrupted;
 	uint64_t rx_fault_delayed, rx_fault_reordered;
 	uint64_t rx_fault_duplicated, rx_fault_corrupted;
+	uint64_t tx_throttled;            /* times the tx rate limit held
+					   * sends back */
+	uint64_t rx_throttled;            /* times the rx rate limit held
+					   * frames back */
+	uint64_t tx_throttled_ns;         /* time spent held back, tx */
+	uint64_t rx_throttled_ns;         /* time spent held back, rx */
 };
 
 /**
@@ -625,6 +632,8 @@ NETBE_EXPORT int netbe_set_faults(struct netbe *be, enum netbe_direction dir,
  */
 NETBE_EXPORT int netbe_get_faults(struct netbe *be, enum netbe_direction dir,
 				  struct netbe_faults *f);
+
+/* ------------------------------------------------------------------------ */
 /* Packet capture                                                           */
 /* ------------------------------------------------------------------------ */
 
@@ -690,6 +699,53 @@ static inline int netbe_get_capture_stats(struct netbe *be,
 {
 	return netbe_capture_stats_read(be, st, sizeof(*st));
 }
+
+/* ------------------------------------------------------------------------ */
+/* Rate limits (doc/ratelimit.md)                                           */
+/* ------------------------------------------------------------------------ */
+
+/* A token bucket: @size tokens (bytes, or frames for the ops bucket),
+ * refilled from empty in @refill_ms, plus a one-time burst spent first
+ * and never refilled. size 0 means no limit (then the others are 0). */
+struct netbe_token_bucket {
+	uint64_t size;             /* 1 .. 10^15, or 0 */
+	uint64_t refill_ms;        /* 1 .. 3600000 */
+	uint64_t one_time_burst;   /* 0 .. 10^15 */
+};
+
+/* The limit of one direction: a frame costs its bytes (without the
+ * virtio-net header) in @bytes and 1 in @ops, and passes when both have
+ * the tokens. The struct may grow at its end: set @struct_size to
+ * sizeof(struct netbe_rate_limit) as your program was built. */
+struct netbe_rate_limit {
+	uint32_t struct_size;
+	uint32_t reserved;         /* 0 */
+	struct netbe_token_bucket bytes;
+	struct netbe_token_bucket ops;
+};
+
+/**
+ * netbe_set_rate_limit() - replace the limit of direction @dir of @be
+ * (and of every handle of its rate_group=); both buckets start full.
+ * All-zero buckets remove the limit. A sender or receiver held back is
+ * woken to try again. Any thread may call it.
+ * Return: 0, or -EINVAL for a NULL argument, a bad direction, a
+ * struct_size below the first version's or with unknown non-zero fields
+ * past what this library knows, or values out of range (the message says
+ * which); -ENOMEM.
+ */
+NETBE_EXPORT int netbe_set_rate_limit(struct netbe *be, enum netbe_direction dir,
+				      const struct netbe_rate_limit *rl);
+
+/**
+ * netbe_get_rate_limit() - the limit of direction @dir as last set (all
+ * zero when none). Fills min(@rl->struct_size, the library's size) bytes
+ * and zeroes any further ones, leaving struct_size as it was.
+ * Return: 0, or -EINVAL for a NULL argument, a bad direction or a
+ * struct_size below the first version's.
+ */
+NETBE_EXPORT int netbe_get_rate_limit(struct netbe *be, enum netbe_direction dir,
+				      struct netbe_rate_limit *rl);
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                 */

@@ -42,8 +42,8 @@ static void print_capture(struct netbe *be)
 }
 
 /** cli_print_stats() - print @be's counters on one line as "LABEL SPEC:
- * tx ..., rx ...", drop reasons, fault and capture counters only when
- * non-zero. */
+ * tx ..., rx ...", drop reasons, fault and capture counters and rate
+ * limit holds only when non-zero. */
 void cli_print_stats(const char *label, const char *spec, struct netbe *be)
 {
 	struct netbe_stats st;
@@ -63,6 +63,12 @@ void cli_print_stats(const char *label, const char *spec, struct netbe *be)
 		printf(", peers_refused %llu", (unsigned long long)st.peers_refused);
 	print_fault_stats(&st);
 	print_capture(be);
+	if (st.tx_throttled)
+		printf(", tx_throttled %llu (%llu ms)", (unsigned long long)st.tx_throttled,
+		       (unsigned long long)(st.tx_throttled_ns / 1000000));
+	if (st.rx_throttled)
+		printf(", rx_throttled %llu (%llu ms)", (unsigned long long)st.rx_throttled,
+		       (unsigned long long)(st.rx_throttled_ns / 1000000));
 	printf("\n");
 	fflush(stdout);
 }

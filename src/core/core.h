@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "offload.h"
 #include "spec.h"
+#include "ratelimit.h"
 
 #define NETBE_MAX_FRAME_IOV 1024
 #define IOV_POOL (NETBE_MAX_FRAME_IOV + 3 * NETBE_BURST)
@@ -43,6 +44,26 @@ struct soft_queue {
 	struct ol_seg *segs;       /* OL_MAX_SEGS */
 	unsigned nsegs, next;
 };
+
+/* Directions, as indices (the values of enum netbe_direction). */
+#define NB_TX 0
+#define NB_RX 1
+
+/* The buckets of one direction, shared by the handles of a rate group. */
+struct rl_shared {
+	pthread_mutex_t lock;
+	struct rl_limit lim;
+	struct netbe_rate_limit cfg;    /* as last set */
+};
+
+/* A direction of a handle held back by its limit (under thr_lock). */
+struct throttle_dir {
+	bool on;                  /* atomic reads: held back now */
+	uint64_t since_ns;        /* when it started */
+	uint64_t need;            /* bytes of the frame refused (tx) */
+};
+
+struct rl_group;
 
 struct netbe_core_state {
 	pthread_mutex_t lock;     /* watch masks and the two flags below */
@@ -80,6 +101,17 @@ struct netbe_core_state {
 	bool fault_on[2];         /* atomic: NETBE_DIR_TX/RX go through
 				   * faults.c (settings or queued frames) */
 	uint64_t fault_seed;      /* fault_seed=, or a random one */
+	/* Rate limiting (throttle.c): lim[d] points at the group's buckets
+	 * while direction d is limited, NULL otherwise (atomic: the one
+	 * branch the data path pays without a limit). */
+	struct rl_shared *lim[2];
+	struct rl_group *rl_group;    /* under throttle.c's registry lock */
+	struct netbe *rl_next;        /* next member of rl_group */
+	pthread_mutex_t thr_lock;     /* thr[] and the throttle counters */
+	struct throttle_dir thr[2];
+	int thr_kicked;               /* atomic: the loop must look at thr[] */
+	void *thr_timer;              /* loop thread only; NULL until needed */
+	bool rx_paused;               /* under lock: rx watch off, throttled */
 };
 
 /** core_link_up() - the link the frontend sees: up when both the backend
@@ -96,6 +128,73 @@ int controls_open(struct netbe *be, const struct netbe_spec *s);
  * from another source MAC than mac=? Runts count as spoofed. */
 bool controls_tx_spoofed(const struct netbe *be, const struct iovec *iov,
 			 int iovcnt);
+/* Rate limit keys of a spec, parsed before the backend opens. */
+struct throttle_spec {
+	struct netbe_rate_limit dir[2];
+	bool given[2];                /* a key of that direction was given */
+	const char *group;            /* rate_group=, NULL if none */
+};
+
+/** core_throttle_kick() - have the loop look at @be's throttle state
+ * (throttle_poll()). Safe from any thread. */
+void core_throttle_kick(struct netbe *be);
+
+/**
+ * throttle_parse() - read the rate limit keys of @s into @ts
+ * Return: 0, or -EINVAL naming the key and its syntax.
+ */
+int throttle_parse(struct netbe *be, const struct netbe_spec *s,
+		   struct throttle_spec *ts);
+
+/**
+ * throttle_attach() - join @be to its group (rate_group=, or a group of
+ * its own when it has limits) and apply the limits of @ts. Call once the
+ * handle can be kicked. Return: 0, -EINVAL when the group already has
+ * other limits (message), -ENOMEM.
+ */
+int throttle_attach(struct netbe *be, const struct throttle_spec *ts);
+
+/** throttle_detach() - leave the group, before the kick fd closes. */
+void throttle_detach(struct netbe *be);
+
+/**
+ * throttle_tx_admit() - take the tokens of the frames at the front of @f
+ * from @sh; the first that does not fit throttles tx.
+ * Return: how many frames got their tokens (0: send nothing).
+ */
+unsigned throttle_tx_admit(struct netbe *be, struct rl_shared *sh,
+			   const struct netbe_frame *f, unsigned n);
+
+/** throttle_tx_refund() - give back the tokens of @n admitted frames @f
+ * that were not consumed. */
+void throttle_tx_refund(struct netbe *be, struct rl_shared *sh,
+			const struct netbe_frame *f, unsigned n);
+
+/**
+ * throttle_rx_gate() - how many frames (at most @want) may be read from
+ * the backend now; 0 throttles rx. Return: that count.
+ */
+unsigned throttle_rx_gate(struct netbe *be, struct rl_shared *sh, unsigned want);
+
+/** throttle_rx_charge() - take the tokens of @n delivered frames @f. */
+void throttle_rx_charge(struct netbe *be, struct rl_shared *sh,
+			const struct netbe_frame *f, unsigned n);
+
+/* throttle_poll() results: bits per direction. */
+#define THR_READY(d) (1u << (d))          /* held back, now free */
+#define THR_HELD(d) (1u << ((d) + 2))     /* still held back */
+
+/**
+ * throttle_poll() - on the loop thread: end the throttling of the
+ * directions whose tokens are back; *@wait_ns gets how long until the
+ * next check is due (0 when nothing is held back).
+ * Return: THR_READY and THR_HELD bits.
+ */
+unsigned throttle_poll(struct netbe *be, uint64_t *wait_ns);
+
+/** throttle_stats() - fill the throttle counters of @st, time held back
+ * so far included. */
+void throttle_stats(struct netbe *be, struct netbe_stats *st);
 
 /** core_tx_wait() - arm the wait for the backend to take frames again. */
 void core_tx_wait(struct netbe *be);

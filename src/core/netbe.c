@@ -41,6 +41,18 @@
  * a backend that returns after each frame with an answer gets each answer
  * delivered before the next frame goes in. The callback is never entered
  * twice: an answer that comes while it runs becomes an ordinary loop kick.
+ *
+ * Rate limits (throttle.c, ratelimit.c). A send takes the tokens of the
+ * frames at the front of its burst before anything is classified; the
+ * first frame without tokens ends the burst there (-EAGAIN when it is the
+ * first), and tokens of frames the backend did not take are given back.
+ * A receive reads the backend only while the rx buckets are not empty and
+ * charges what it delivered; frames core already holds (the stash, soft
+ * segments) go out whatever the limit, so peek and recv agree. A
+ * direction held back kicks the loop, which pauses the rx watch (a
+ * level-triggered fd would spin), arms a timer for when the tokens are
+ * back and then calls tx_cb / rx_cb. Without a limit all this costs one
+ * branch per call on an atomic pointer load.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -64,7 +76,7 @@
 static void update_watches(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
-	unsigned rx = c->rx_enabled ? NETBE_EV_IN : 0;
+	unsigned rx = c->rx_enabled && !c->rx_paused ? NETBE_EV_IN : 0;
 	unsigned tx = c->tx_waiting ? be->tx_events : 0;
 
 	if (c->rx_watch)
@@ -116,6 +128,11 @@ static void kick_flag(struct netbe *be, int *flag)
 		write_kick(be);
 }
 
+void core_throttle_kick(struct netbe *be)
+{
+	kick_flag(be, &be->core->thr_kicked);
+}
+
 /* Have the loop call the rx callback. */
 static void rx_kick_loop(struct netbe *be)
 {
@@ -164,7 +181,8 @@ static void rx_ready(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 
-	if (!c->rx_enabled || !be->cfg.rx_cb)
+	if (!c->rx_enabled || !be->cfg.rx_cb ||
+	    __atomic_load_n(&c->thr[NB_RX].on, __ATOMIC_ACQUIRE))
 		return;
 	if (__atomic_exchange_n(&c->in_rx_cb, true, __ATOMIC_ACQUIRE)) {
 		rx_kick_loop(be);
@@ -193,6 +211,54 @@ static void rx_inline(struct netbe *be)
 	inline_sender = be;
 }
 
+static void on_throttle_timer(void *opaque);
+
+/* Arm the throttle timer to fire in @wait_ns, creating it on first use.
+ * Loop thread only. */
+static void throttle_timer_arm(struct netbe *be, uint64_t wait_ns)
+{
+	struct netbe_core_state *c = be->core;
+	int ret = 0;
+
+	if (!c->thr_timer)
+		ret = be->loop.ops->timer_add(be->loop.loop, on_throttle_timer, be,
+					      &c->thr_timer);
+	if (!ret)
+		ret = be->loop.ops->timer_mod(be->loop.loop, c->thr_timer, wait_ns, 0);
+	if (ret < 0) {
+		/* no timer: look again at the next loop round */
+		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot arm the rate limit timer: %s",
+			  be->ops->name, strerror(-ret));
+		core_throttle_kick(be);
+	}
+}
+
+/*
+ * On the loop thread: end the throttling of directions whose tokens are
+ * back and call their frontend back, pause the rx watch of a receive
+ * held back (a level-triggered fd would spin), and arm the timer for the
+ * rest.
+ */
+static void throttle_run(struct netbe *be)
+{
+	uint64_t wait_ns;
+	unsigned bits = throttle_poll(be, &wait_ns);
+
+	set_flag(be, &be->core->rx_paused, bits & THR_HELD(NB_RX));
+	if (wait_ns)
+		throttle_timer_arm(be, wait_ns);
+	if (bits & THR_READY(NB_TX))
+		tx_ready(be);
+	if (bits & THR_READY(NB_RX))
+		rx_ready(be);
+}
+
+/* The throttle timer expired: see what the tokens allow now. */
+static void on_throttle_timer(void *opaque)
+{
+	throttle_run(opaque);
+}
+
 static void on_kick(void *opaque, int fd, unsigned revents)
 {
 	struct netbe *be = opaque;
@@ -204,6 +270,8 @@ static void on_kick(void *opaque, int fd, unsigned revents)
 			  be->ops->name, strerror(errno));
 	if (__atomic_load_n(&be->core->faults, __ATOMIC_RELAXED))
 		faults_kick(be);
+	if (__atomic_exchange_n(&be->core->thr_kicked, 0, __ATOMIC_ACQ_REL))
+		throttle_run(be);
 	if (__atomic_exchange_n(&be->core->tx_kicked, 0, __ATOMIC_ACQ_REL))
 		tx_ready(be);
 	if (__atomic_exchange_n(&be->core->rx_kicked, 0, __ATOMIC_ACQ_REL))
@@ -336,6 +404,7 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 	}
 	pthread_mutex_init(&be->core->lock, NULL);
 	pthread_mutex_init(&be->core->tx_lock, NULL);
+	pthread_mutex_init(&be->core->thr_lock, NULL);
 	be->core->kick_fd = -1;
 	capture_init(&be->core->cap);
 	be->ops = b;
@@ -351,6 +420,7 @@ static void handle_free(struct netbe *be)
 	faults_free(be);
 	capture_fini(be);
 	soft_free(be);
+	pthread_mutex_destroy(&be->core->thr_lock);
 	pthread_mutex_destroy(&be->core->tx_lock);
 	pthread_mutex_destroy(&be->core->lock);
 	free(be->core->stash);
@@ -394,6 +464,7 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 			    const struct netbe_loop *loop)
 {
 	struct capture_request cap = { 0 };
+	struct throttle_spec ts;
 	struct netbe_spec s;
 	struct netbe *be;
 	int ret;
@@ -423,17 +494,22 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	if (!ret)
 		ret = capture_spec(&s, &cap);
 	if (!ret)
+		ret = throttle_parse(be, &s, &ts);
+	if (!ret)
 		ret = be->ops->open(be, &s);
-	netbe_spec_free(&s);
 	if (ret) {
 		free(cap.path);
+		netbe_spec_free(&s);
 		handle_free(be);
 		return ret < 0 ? ret : -EIO;
 	}
 	ret = handle_finish(be);
+	if (!ret)
+		ret = throttle_attach(be, &ts);
 	if (!ret && cap.path)
 		ret = netbe_capture_start(be, cap.path, cap.snaplen, cap.format);
 	free(cap.path);
+	netbe_spec_free(&s);
 	if (ret) {
 		netbe_close(be);
 		return ret;
@@ -461,6 +537,9 @@ NETBE_EXPORT void netbe_close(struct netbe *be)
 	if (!be)
 		return;
 	close_report(be);
+	throttle_detach(be);
+	if (be->core->thr_timer)
+		be->loop.ops->timer_del(be->loop.loop, be->core->thr_timer);
 	watches_del(be);
 	be->ops->close(be);
 	handle_free(be);
@@ -786,11 +865,20 @@ static int check_frames(struct netbe *be, const char *fn,
 	return 0;
 }
 
+/* The tx limit let @admitted of the @n frames of a burst through: count
+ * a cut burst as a refusal. Caller holds tx_lock. */
+static void tx_limited(struct netbe *be, unsigned admitted, unsigned n)
+{
+	if (admitted < n)
+		be->stats.tx_eagain++;
+}
+
 NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
 				  unsigned n)
 {
+	struct rl_shared *lim;
 	struct netbe *outer;
-	unsigned done = 0;
+	unsigned done = 0, want;
 	int ret = check_frames(be, "netbe_send_burst", frames, n);
 
 	if (ret || !n)
@@ -806,19 +894,28 @@ NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
 	outer = inline_sender;
 	inline_sender = be->cfg.flags & NETBE_CFG_RX_INLINE ? be : NULL;
 	pthread_mutex_lock(&be->core->tx_lock);
-	while (done < n) {
-		ret = tx_chunk(be, frames + done, n - done);
+	want = n;
+	lim = __atomic_load_n(&be->core->lim[NB_TX], __ATOMIC_ACQUIRE);
+	if (__builtin_expect(lim != NULL, 0)) {
+		want = throttle_tx_admit(be, lim, frames, n);
+		tx_limited(be, want, n);
+		ret = want ? 0 : -EAGAIN;
+	}
+	while (done < want) {
+		ret = tx_chunk(be, frames + done, want - done);
 		if (ret <= 0)
 			break;
 		if (capture_on(&be->core->cap))
 			capture_frames(be, frames + done, (unsigned)ret, be->fe_hdr_len, true);
 		done += (unsigned)ret;
-		if (be->core->rx_inline_due && done < n) {
+		if (be->core->rx_inline_due && done < want) {
 			pthread_mutex_unlock(&be->core->tx_lock);
 			rx_inline(be);
 			pthread_mutex_lock(&be->core->tx_lock);
 		}
 	}
+	if (lim && done < want)
+		throttle_tx_refund(be, lim, frames + done, want - done);
 	pthread_mutex_unlock(&be->core->tx_lock);
 	if (be->core->rx_inline_due)
 		rx_inline(be);
@@ -1046,7 +1143,8 @@ static int rx_chunk(struct netbe *be, struct netbe_frame *f, unsigned n,
  */
 int core_rx_burst(struct netbe *be, struct netbe_frame *frames, unsigned n)
 {
-	unsigned got = 0, taken, asked;
+	struct rl_shared *lim = __atomic_load_n(&be->core->lim[NB_RX], __ATOMIC_ACQUIRE);
+	unsigned got = 0, taken, asked, charged = 0;
 	int ret = 0;
 
 	while (got < n) {
@@ -1061,6 +1159,15 @@ int core_rx_burst(struct netbe *be, struct netbe_frame *frames, unsigned n)
 		if (held) {
 			got++;
 			continue;
+		}
+		if (__builtin_expect(lim != NULL, 0)) {
+			/* frames core holds went out above; the backend's
+			 * wait for tokens */
+			throttle_rx_charge(be, lim, frames + charged, got - charged);
+			charged = got;
+			want = throttle_rx_gate(be, lim, want);
+			if (!want)
+				break;
 		}
 		if (be->ops->rx_count) {
 			unsigned pending = be->ops->rx_count(be);
@@ -1082,6 +1189,8 @@ int core_rx_burst(struct netbe *be, struct netbe_frame *frames, unsigned n)
 		    !rx_pending_len(be))
 			break;
 	}
+	if (lim)
+		throttle_rx_charge(be, lim, frames + charged, got - charged);
 	return got ? (int)got : ret;
 }
 
@@ -1117,10 +1226,18 @@ NETBE_EXPORT ssize_t netbe_recv(struct netbe *be, const struct iovec *iov,
 
 NETBE_EXPORT ssize_t netbe_peek_recvlen(struct netbe *be)
 {
+	struct rl_shared *lim;
+
 	if (!be)
 		return NB_ERR_RL(-EINVAL, "netbe_peek_recvlen: handle is NULL");
 	if (__atomic_load_n(&be->core->fault_on[NETBE_DIR_RX], __ATOMIC_RELAXED))
 		return faults_rx_peek(be);
+	/* a frame core holds is reported (and delivered) whatever the rx
+	 * limit; the backend is read only when it has tokens */
+	lim = __atomic_load_n(&be->core->lim[NB_RX], __ATOMIC_ACQUIRE);
+	if (__builtin_expect(lim != NULL, 0) && !rx_pending_len(be) &&
+	    !throttle_rx_gate(be, lim, 1))
+		return 0;
 	return rx_fill(be);
 }
 

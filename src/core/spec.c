@@ -155,6 +155,11 @@ const struct netbe_key netbe_common_key_table[] = {
 	{ "capture", "PATH: write the frames the frontend sends and receives to PATH (pcapng unless capture_format=pcap); handles of one process may share a file", 0 },
 	{ "snaplen", "1..262144: bytes kept of each captured frame (default 262144)", 0 },
 	{ "capture_format", "pcapng|pcap: the capture file's format (default pcapng: direction and virtio-net header per frame)", 0 },
+	{ "tx_bytes", "SIZE/REFILL_MS[/BURST]: limit the bytes the frontend sends to SIZE per REFILL_MS ms (k, M, G: 1000-based), plus a one-time BURST", 0 },
+	{ "tx_ops", "SIZE/REFILL_MS[/BURST]: limit the frames the frontend sends to SIZE per REFILL_MS ms, plus a one-time BURST", 0 },
+	{ "rx_bytes", "SIZE/REFILL_MS[/BURST]: limit the bytes the frontend receives to SIZE per REFILL_MS ms (k, M, G: 1000-based), plus a one-time BURST", 0 },
+	{ "rx_ops", "SIZE/REFILL_MS[/BURST]: limit the frames the frontend receives to SIZE per REFILL_MS ms, plus a one-time BURST", 0 },
+	{ "rate_group", "NAME: handles of this process with the same NAME share their rate limit buckets", 0 },
 	{ .name = NULL },
 };
 

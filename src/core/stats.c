@@ -95,6 +95,7 @@ static void stats_snapshot(struct netbe *be, struct netbe_stats *st)
 	for (i = 0; i < NETBE_DROP__MAX; i++)
 		st->drops[i] = __atomic_load_n(&be->stats.drops[i], __ATOMIC_RELAXED);
 	st->peers_refused = __atomic_load_n(&be->stats.peers_refused, __ATOMIC_RELAXED);
+	throttle_stats(be, st);
 }
 
 /* The smallest struct netbe_stats a caller may pass: the first layout. */
