@@ -9,7 +9,8 @@
  * Error descriptions start "bad request: COMMAND: " as slirp4netns's do.
  * netbe's own: list (attached handles), stats (a handle's counters, drop
  * reasons by name), set_link and get_link (the operator's side of a link),
- * set_faults and get_faults, capture_start and capture_stop. A command is a function and one line in the table.
+ * set_faults and get_faults, capture_start and capture_stop,
+ * set_rate_limit and get_rate_limit. A command is a function and one line in the table.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -300,6 +301,31 @@ static int cmd_list(struct netbe_control *ctl, const struct json_value *args,
 	return 0;
 }
 
+/* Write the counters appended to struct netbe_stats after drops[]. */
+static void stats_tail(struct json_writer *w, const struct netbe_stats *st)
+{
+	const struct { const char *key; uint64_t v; } c[] = {
+		{ "tx_fault_delayed", st->tx_fault_delayed },
+		{ "tx_fault_reordered", st->tx_fault_reordered },
+		{ "tx_fault_duplicated", st->tx_fault_duplicated },
+		{ "tx_fault_corrupted", st->tx_fault_corrupted },
+		{ "rx_fault_delayed", st->rx_fault_delayed },
+		{ "rx_fault_reordered", st->rx_fault_reordered },
+		{ "rx_fault_duplicated", st->rx_fault_duplicated },
+		{ "rx_fault_corrupted", st->rx_fault_corrupted },
+		{ "tx_throttled", st->tx_throttled },
+		{ "rx_throttled", st->rx_throttled },
+		{ "tx_throttled_ns", st->tx_throttled_ns },
+		{ "rx_throttled_ns", st->rx_throttled_ns },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		jw_key(w, c[i].key);
+		jw_uint(w, c[i].v);
+	}
+}
+
 /** cmd_stats() - {"handle"?} -> the handle's counters, drops by reason.
  * Return: 0 or -EINVAL with @err. */
 static int cmd_stats(struct netbe_control *ctl, const struct json_value *args,
@@ -329,6 +355,7 @@ static int cmd_stats(struct netbe_control *ctl, const struct json_value *args,
 	jw_uint(ret, st.tx_eagain);
 	jw_key(ret, "peers_refused");
 	jw_uint(ret, st.peers_refused);
+	stats_tail(ret, &st);
 	jw_key(ret, "drops");
 	jw_begin_object(ret);
 	for (i = 0; i < NETBE_DROP__MAX; i++) {
@@ -538,6 +565,85 @@ static int cmd_capture_stop(struct netbe_control *ctl, const struct json_value *
 	return 0;
 }
 
+/** arg_bucket() - optional object argument @key {"size", "refill_ms",
+ * "one_time_burst"?} into *@b (all 0 when absent). Return: 0 or -EINVAL. */
+static int arg_bucket(const struct json_value *args, const char *cmd, const char *key,
+		      struct netbe_token_bucket *b, char *err)
+{
+	const struct json_value *o = json_member(args, key);
+	char what[96];
+
+	memset(b, 0, sizeof(*b));
+	if (!o)
+		return 0;
+	snprintf(what, sizeof(what), "bad arguments.%s: {\"size\": N, \"refill_ms\": MS, \"one_time_burst\"?: N}", key);
+	if (o->type != JSON_OBJECT ||
+	    json_uint(json_member(o, "size"), UINT64_MAX >> 11, &b->size) ||
+	    json_uint(json_member(o, "refill_ms"), UINT64_MAX >> 11, &b->refill_ms) ||
+	    (json_member(o, "one_time_burst") &&
+	     json_uint(json_member(o, "one_time_burst"), UINT64_MAX >> 11, &b->one_time_burst)))
+		return fail(err, cmd, what);
+	return 0;
+}
+
+/** cmd_set_rate_limit() - {"handle"?, "direction", "bytes"?: BUCKET,
+ * "ops"?: BUCKET} -> {}: the direction's limit (both absent: none), for
+ * the handle's whole rate group. Return: 0 or -EINVAL. */
+static int cmd_set_rate_limit(struct netbe_control *ctl, const struct json_value *args,
+			      struct json_writer *ret, char *err)
+{
+	struct netbe_rate_limit rl = { .struct_size = sizeof(rl) };
+	enum netbe_direction dir;
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, "set_rate_limit", false, &name, err);
+
+	if (!be || arg_direction(args, "set_rate_limit", &dir, err) ||
+	    arg_bucket(args, "set_rate_limit", "bytes", &rl.bytes, err) ||
+	    arg_bucket(args, "set_rate_limit", "ops", &rl.ops, err))
+		return -EINVAL;
+	if (netbe_set_rate_limit(be, dir, &rl))
+		return fail(err, "set_rate_limit", netbe_last_error());
+	jw_begin_object(ret);
+	jw_end_object(ret);
+	return 0;
+}
+
+/* Write bucket @b as the object set_rate_limit takes. */
+static void jw_bucket(struct json_writer *w, const char *key,
+		      const struct netbe_token_bucket *b)
+{
+	jw_key(w, key);
+	jw_begin_object(w);
+	jw_key(w, "size");
+	jw_uint(w, b->size);
+	jw_key(w, "refill_ms");
+	jw_uint(w, b->refill_ms);
+	jw_key(w, "one_time_burst");
+	jw_uint(w, b->one_time_burst);
+	jw_end_object(w);
+}
+
+/** cmd_get_rate_limit() - {"handle"?, "direction"} -> {"bytes", "ops"}
+ * as set_rate_limit takes them (size 0: no limit). Return: 0 or -EINVAL. */
+static int cmd_get_rate_limit(struct netbe_control *ctl, const struct json_value *args,
+			      struct json_writer *ret, char *err)
+{
+	struct netbe_rate_limit rl = { .struct_size = sizeof(rl) };
+	enum netbe_direction dir;
+	const char *name;
+	struct netbe *be = pick_handle(ctl, args, "get_rate_limit", false, &name, err);
+
+	if (!be || arg_direction(args, "get_rate_limit", &dir, err))
+		return -EINVAL;
+	if (netbe_get_rate_limit(be, dir, &rl))
+		return fail(err, "get_rate_limit", netbe_last_error());
+	jw_begin_object(ret);
+	jw_bucket(ret, "bytes", &rl.bytes);
+	jw_bucket(ret, "ops", &rl.ops);
+	jw_end_object(ret);
+	return 0;
+}
+
 const struct ctl_command ctl_commands[] = {
 	{ "add_hostfwd", cmd_add_hostfwd },
 	{ "list_hostfwd", cmd_list_hostfwd },
@@ -550,6 +656,8 @@ const struct ctl_command ctl_commands[] = {
 	{ "get_faults", cmd_get_faults },
 	{ "capture_start", cmd_capture_start },
 	{ "capture_stop", cmd_capture_stop },
+	{ "set_rate_limit", cmd_set_rate_limit },
+	{ "get_rate_limit", cmd_get_rate_limit },
 };
 
 const unsigned ctl_ncommands = sizeof(ctl_commands) / sizeof(ctl_commands[0]);

@@ -334,6 +334,40 @@ static void test_faults_and_capture(void)
 	unlink(path);
 }
 
+/* set_rate_limit/get_rate_limit, and the throttle counters in stats. */
+static void test_rate_limit(void)
+{
+	struct setup st;
+	struct client c;
+	char r[BUF_MAX];
+	int sent;
+
+	if (setup_open(&st, true)) {
+		CHECK(0);
+		setup_close(&st);
+		return;
+	}
+	client_connect(&c);
+	CHECK(ask(&c, "{\"execute\": \"set_rate_limit\", \"arguments\": {\"handle\": \"a\", \"direction\": \"tx\", "
+		  "\"ops\": {\"size\": 2, \"refill_ms\": 60000}}}", r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"return\": {}}"));
+	sent = send_some(st.a, 3);
+	CHECK_EQ(sent, 2);                       /* the third waits for tokens */
+	CHECK(ask(&c, "{\"execute\": \"get_rate_limit\", \"arguments\": {\"handle\": \"a\", \"direction\": \"tx\"}}", r, sizeof(r)));
+	CHECK(!strcmp(r, "{\"return\": {\"bytes\": {\"size\": 0, \"refill_ms\": 0, \"one_time_burst\": 0}, "
+		      "\"ops\": {\"size\": 2, \"refill_ms\": 60000, \"one_time_burst\": 0}}}"));
+	CHECK(ask(&c, "{\"execute\": \"stats\", \"arguments\": {\"handle\": \"a\"}}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "\"tx_throttled\": 1,");
+	CHECK(ask(&c, "{\"execute\": \"set_rate_limit\", \"arguments\": {\"handle\": \"a\", \"direction\": \"tx\"}}", r, sizeof(r)));
+	CHECK_EQ(send_some(st.a, 3), 3);         /* no limit any more */
+	CHECK(ask(&c, "{\"execute\": \"set_rate_limit\", \"arguments\": {\"direction\": \"tx\", \"bytes\": 5}}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "bad request: set_rate_limit: bad arguments.bytes");
+	CHECK(ask(&c, "{\"execute\": \"set_rate_limit\", \"arguments\": {\"direction\": \"tx\", \"bytes\": {\"size\": 100, \"refill_ms\": 0}}}", r, sizeof(r)));
+	CHECK_STR_CONTAINS(r, "{\"error\": {\"desc\": \"bad request: set_rate_limit: ");
+	close(c.fd);
+	setup_close(&st);
+}
+
 static void test_hostfwd(void)
 {
 	uint16_t p4 = free_port(), p6 = free_port();
@@ -635,6 +669,7 @@ int main(void)
 	RUN(test_list_and_stats);
 	RUN(test_set_link);
 	RUN(test_faults_and_capture);
+	RUN(test_rate_limit);
 	RUN(test_hostfwd);
 	RUN(test_bad_requests);
 	RUN(test_no_handles);
