@@ -11,14 +11,24 @@
 #include "harness.h"
 #include "json.h"
 
-/* Return: 0 when @text parses (into @doc), else the error (why printed). */
+/* Return: 0 when @text parses (into @doc), else the error (why printed
+ * as a TAP comment: bytes outside printable ASCII as \xNN, so a hostile
+ * input's newline cannot end the comment). */
 static int parse(struct json_doc *doc, const char *text)
 {
 	char why[128];
 	int ret = json_parse(doc, text, strlen(text), why, sizeof(why));
+	size_t i;
 
-	if (ret)
-		printf("# '%.40s': %s\n", text, why);
+	if (!ret)
+		return 0;
+	printf("# '");
+	for (i = 0; text[i] && i < 40; i++)
+		if (text[i] >= 0x20 && text[i] < 0x7f)
+			putchar(text[i]);
+		else
+			printf("\\x%02x", (unsigned char)text[i]);
+	printf("': %s\n", why);
 	return ret;
 }
 
