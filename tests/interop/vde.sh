@@ -162,7 +162,7 @@ link_down_logged() {
 	wait_for "$WORK/patch.log" "closed this port" 5 "$PATCH_PID"
 }
 
-ns_create "$NSA" && ns_create "$NSB" || fail_all "cannot create the namespaces" "${TESTS[@]}"
+{ ns_create "$NSA" && ns_create "$NSB"; } || fail_all "cannot create the namespaces" "${TESTS[@]}"
 if ! switch_start; then
 	diag "$WORK/switch.log"
 	fail_all "vde_switch did not start" "${TESTS[@]}"
