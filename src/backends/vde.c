@@ -4,6 +4,7 @@
  * control directory), or any libvdeplug URL (vxvde://, vde://, ...).
  *
  *   vde:/tmp/sw[,port=N][,descr=TEXT][,group=G][,mode=OCTAL][,mtu=N]
+ *       [,reconnect=SECONDS]
  *   vde:vxvde://239.1.2.3          vde:vde:///tmp/sw          vde
  *
  * Theory of operation. vde_open() joins the switch: libvdeplug loads the
@@ -26,27 +27,33 @@
  * EAGAIN for a datagram that was not a frame for us (vxvde: our own
  * multicast looped back, another VNI); that is skipped, not counted.
  *
- * Frames go through a buffer of mtu + 18 + 1 bytes (vde_recv() takes one
- * buffer): a datagram that fills it was longer than any frame of this
- * link and is dropped as rx_too_big; one shorter than an Ethernet header
+ * Frames go through a buffer one byte longer than the largest frame any
+ * mtu allows (vde_recv() takes one buffer): a datagram longer than
+ * mtu + 18 (or cut to that buffer) is dropped as rx_too_big; one shorter than an Ethernet header
  * is passed on for core to count as rx_runt. vde_switch itself carries
  * frames of up to 1518 bytes (mtu=1500, the default).
  *
  * The switch going away: the control socket reaches end of file. The
- * handle then reports the link down and logs why, once; it does not
- * rejoin by itself (a restarted switch gives new ports, and the data
- * socket dies with the old one): sends are counted as tx_error drops until
- * the handle is closed and opened again, which is what `netbe patch`
- * users do by restarting it. Modules without a control stream (vxvde)
- * never go down.
+ * handle then reports the link down and logs why, once. A restarted
+ * switch is a new switch (new ports; the old data socket is dead), so
+ * by default the handle stays down and sends are counted as tx_error
+ * until it is closed and opened again. With reconnect=N a loop timer
+ * tries vde_open() every N seconds; once the switch answers, the new
+ * port replaces the old one under a lock the data path holds for reading
+ * (a send may run on the frontend's thread), core's watches move to the new data
+ * fd (netbe_set_fds), and the link comes up. vde_open() blocks while the
+ * switch answers the join, which a live vde_switch does at once. Modules
+ * without a control stream (vxvde) never go down.
  *
- * Threads: one thread may send while another receives; the vde module's
- * send and receive touch nothing shared but the socket.
+ * Threads: one thread may send while another receives: each holds the
+ * lock for reading during its batch, so they do not wait for each other
+ * (the vde module's send and receive share nothing but the socket).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +81,15 @@
 #define VDE_DESCR_DEFAULT "netbe"
 /* The data socket's mode when mode= is absent: QEMU's, libvdeplug's. */
 #define VDE_MODE_DEFAULT 0700
+#define VDE_RECONNECT_MAX 86400
 
 struct vdebe_priv {
+	pthread_rwlock_t lock;     /* conn and datafd: read by the data path,
+				    * written by a rejoin */
 	VDECONN *conn;
+	struct vde_open_args args;
+	unsigned reconnect_s;      /* rejoin period after a hang-up, 0: none */
+	void *timer;               /* the rejoin timer */
 	int datafd;
 	int ctlfd;                 /* the switch's control stream, or -1 */
 	void *ctl_watch;
@@ -100,6 +113,8 @@ static const struct netbe_key vdebe_keys[] = {
 	  .help = "OCTAL: permissions of that data socket (default 0700)" },
 	{ .name = "mtu",
 	  .help = "68..9216: largest IP packet on the link (default 1500; vde_switch carries no more)" },
+	{ .name = "reconnect",
+	  .help = "1..86400: when the switch closes the port, join it again every this many seconds (default: stay down)" },
 	{ .name = NULL }
 };
 
@@ -137,10 +152,11 @@ static int vdebe_copy_key(const struct netbe_spec *spec, const char *key,
  * Return: 0, or -EINVAL with a message naming the key.
  */
 static int vdebe_config(struct vdebe_priv *p, const struct netbe_spec *spec,
-		      struct vde_open_args *args, uint64_t *mtu)
+			uint64_t *mtu)
 {
+	struct vde_open_args *args = &p->args;
 	const char *mode = netbe_spec_get(spec, "mode");
-	uint64_t port;
+	uint64_t port, reconnect;
 	unsigned long m;
 	char *end;
 	int err;
@@ -158,8 +174,12 @@ static int vdebe_config(struct vdebe_priv *p, const struct netbe_spec *spec,
 	if (!err)
 		err = netbe_spec_uint(spec, "mtu", VDE_MTU_MIN, VDE_MTU_MAX,
 				      VDE_MTU_DEFAULT, mtu);
+	if (!err)
+		err = netbe_spec_uint(spec, "reconnect", 1, VDE_RECONNECT_MAX, 0,
+				      &reconnect);
 	if (err)
 		return err;
+	p->reconnect_s = (unsigned)reconnect;
 	args->port = (int)port;
 	args->group = p->group[0] ? p->group : NULL;
 	args->mode = VDE_MODE_DEFAULT;
@@ -192,47 +212,11 @@ static int vdebe_open_error(const struct vdebe_priv *p, int err)
 			  where, strerror(-err));
 }
 
-/**
- * vdebe_on_ctl() - the control stream is readable: the switch is gone (end
- * of file or an error), or it said something, which is read and ignored
- */
-static void vdebe_on_ctl(void *opaque, int fd, unsigned revents)
-{
-	struct netbe *be = opaque;
-	struct vdebe_priv *p = netbe_priv(be);
-	char junk[256];
-	ssize_t r;
-
-	(void)revents;
-	r = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
-	if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR)))
-		return;
-	p->gone = true;
-	be->loop.ops->watch_mod(be->loop.loop, p->ctl_watch, 0);
-	netbe_set_link(be, false);
-	nb_err("vde: the switch %s closed this port (%s): link down; frames sent are counted as tx_error until the handle is opened again",
-	       p->url[0] ? p->url : "(default)",
-	       r == 0 ? "it stopped, or the port was removed" : strerror(errno));
-}
+static void vdebe_on_ctl(void *opaque, int fd, unsigned revents);
 
 /**
- * vdebe_close() - the close op: stop watching the control stream, leave
- * the switch
- */
-static void vdebe_close(struct netbe *be)
-{
-	struct vdebe_priv *p = netbe_priv(be);
-
-	if (p->ctl_watch)
-		be->loop.ops->watch_del(be->loop.loop, p->ctl_watch);
-	p->ctl_watch = NULL;
-	if (p->conn)
-		vde_close(p->conn);
-	p->conn = NULL;
-}
-
-/**
- * vdebe_watch_ctl() - watch the control stream, when the module has one
+ * vdebe_watch_ctl() - watch the control stream of p->conn, when the module
+ * has one (a stream socket that is not the data fd)
  * Return: 0, or -errno with the message recorded.
  */
 static int vdebe_watch_ctl(struct netbe *be)
@@ -257,51 +241,183 @@ static int vdebe_watch_ctl(struct netbe *be)
 }
 
 /**
- * vdebe_setup_fds() - make the data fd usable from a loop: non-blocking
- * when it is a socket, else poll it before each receive
- * Return: 0, or -errno with the message recorded.
+ * vdebe_on_ctl() - the control stream is readable: the switch is gone (end
+ * of file or an error), or it said something, which is read and ignored
  */
-static int vdebe_setup_fds(struct netbe *be)
+static void vdebe_on_ctl(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+	struct vdebe_priv *p = netbe_priv(be);
+	const char *why;
+	char junk[256];
+	ssize_t r;
+
+	(void)revents;
+	r = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+	if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	why = r == 0 ? "it stopped, or the port was removed" : strerror(errno);
+	p->gone = true;
+	be->loop.ops->watch_mod(be->loop.loop, p->ctl_watch, 0);
+	netbe_set_link(be, false);
+	if (!p->reconnect_s) {
+		nb_err("vde: the switch %s closed this port (%s): link down; frames sent are counted as tx_error until the handle is opened again",
+		       p->url[0] ? p->url : "(default)", why);
+		return;
+	}
+	nb_err("vde: the switch %s closed this port (%s): link down; joining it again every %u s (frames sent meanwhile are counted as tx_error)",
+	       p->url[0] ? p->url : "(default)", why, p->reconnect_s);
+	be->loop.ops->timer_mod(be->loop.loop, p->timer,
+				(uint64_t)p->reconnect_s * 1000000000u,
+				(uint64_t)p->reconnect_s * 1000000000u);
+}
+
+/**
+ * vdebe_prepare() - make @conn's data fd usable from a loop: non-blocking
+ * when it is a socket, else polled before each receive
+ * Return: the data fd, or -errno with the message recorded.
+ */
+static int vdebe_prepare(struct vdebe_priv *p, VDECONN *conn, bool *polled)
+{
+	int fd = vde_datafd(conn), type, flags;
+
+	if (fd < 0)
+		return netbe_errf(-EIO, "vde: %s gave no data descriptor", p->url);
+	*polled = !vdebe_is_socket(fd, &type);
+	if (*polled)
+		return fd;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return netbe_errf(-errno, "vde: cannot make the data socket non-blocking: %s",
+				  strerror(errno));
+	return fd;
+}
+
+/**
+ * vdebe_rejoin() - take @conn, a new port on the switch, in place of the
+ * dead one (loop thread): swap under the lock the data path takes, move
+ * core's watches, then close the old port
+ * Return: 0, or -errno (the old port stays, the caller closes @conn).
+ */
+static int vdebe_rejoin(struct netbe *be, VDECONN *conn)
 {
 	struct vdebe_priv *p = netbe_priv(be);
-	int type, flags;
+	VDECONN *old = p->conn;
+	bool polled;
+	int fd = vdebe_prepare(p, conn, &polled), err;
 
-	p->datafd = vde_datafd(p->conn);
-	if (p->datafd < 0)
-		return netbe_errf(-EIO, "vde: %s gave no data descriptor", p->url);
-	if (vdebe_is_socket(p->datafd, &type)) {
-		flags = fcntl(p->datafd, F_GETFL);
-		if (flags < 0 || fcntl(p->datafd, F_SETFL, flags | O_NONBLOCK) < 0)
-			return netbe_errf(-errno, "vde: cannot make the data socket non-blocking: %s",
-					  strerror(errno));
-		be->tx_fd = p->datafd;
-		be->tx_events = NETBE_EV_OUT;
-	} else {
-		p->poll_before_recv = true;
+	if (fd < 0)
+		return fd;
+	err = netbe_set_fds(be, fd, polled ? -1 : fd);
+	if (err)
+		return err;
+	pthread_rwlock_wrlock(&p->lock);
+	p->conn = conn;
+	p->datafd = fd;
+	p->poll_before_recv = polled;
+	p->gone = false;
+	pthread_rwlock_unlock(&p->lock);
+	if (p->ctl_watch)
+		be->loop.ops->watch_del(be->loop.loop, p->ctl_watch);
+	p->ctl_watch = NULL;
+	vde_close(old);
+	err = vdebe_watch_ctl(be);
+	if (err)
+		nb_warn("vde: rejoined %s without noticing if it goes away again: %s",
+			p->url, netbe_last_error());
+	return 0;
+}
+
+/**
+ * vdebe_on_retry() - the rejoin timer: try to join the switch again; on
+ * success stop the timer and report the link up
+ */
+static void vdebe_on_retry(void *opaque)
+{
+	struct netbe *be = opaque;
+	struct vdebe_priv *p = netbe_priv(be);
+	VDECONN *conn;
+
+	errno = 0;
+	conn = vde_open(p->url, p->descr, &p->args);
+	if (!conn) {
+		nb_debug("vde: %s is not back yet: %s", p->url,
+			 strerror(errno ? errno : EIO));
+		return;
 	}
-	be->rx_fd = p->datafd;
+	if (vdebe_rejoin(be, conn)) {
+		vde_close(conn);
+		return;
+	}
+	be->loop.ops->timer_mod(be->loop.loop, p->timer, 0, 0);
+	netbe_set_link(be, true);
+	nb_info("vde: joined the switch %s again: link up", p->url[0] ? p->url : "(default)");
+}
+
+/**
+ * vdebe_close() - the close op: stop the watch and the timer, leave the
+ * switch
+ */
+static void vdebe_close(struct netbe *be)
+{
+	struct vdebe_priv *p = netbe_priv(be);
+
+	if (p->ctl_watch)
+		be->loop.ops->watch_del(be->loop.loop, p->ctl_watch);
+	p->ctl_watch = NULL;
+	if (p->timer)
+		be->loop.ops->timer_del(be->loop.loop, p->timer);
+	p->timer = NULL;
+	if (p->conn)
+		vde_close(p->conn);
+	p->conn = NULL;
+	pthread_rwlock_destroy(&p->lock);
+}
+
+/**
+ * vdebe_join() - join the switch the first time and set up the fds
+ * Return: 0, or -errno with the message recorded.
+ */
+static int vdebe_join(struct netbe *be)
+{
+	struct vdebe_priv *p = netbe_priv(be);
+	int fd, err;
+
+	errno = 0;
+	p->conn = vde_open(p->url, p->descr, &p->args);
+	if (!p->conn)
+		return vdebe_open_error(p, errno ? -errno : -EIO);
+	fd = vdebe_prepare(p, p->conn, &p->poll_before_recv);
+	if (fd < 0)
+		return fd;
+	p->datafd = be->rx_fd = fd;
+	if (!p->poll_before_recv) {
+		be->tx_fd = fd;
+		be->tx_events = NETBE_EV_OUT;
+	}
+	if (p->reconnect_s) {
+		err = be->loop.ops->timer_add(be->loop.loop, vdebe_on_retry, be, &p->timer);
+		if (err)
+			return netbe_errf(err < 0 ? err : -EIO, "vde: cannot create the reconnect timer");
+	}
 	return vdebe_watch_ctl(be);
 }
 
 /**
- * vdebe_open() - the open op: join the switch, set up the fds
+ * vdebe_open() - the open op: read the spec, join the switch
  * Return: 0, or a negative errno with a message saying what to do.
  */
 static int vdebe_open(struct netbe *be, const struct netbe_spec *spec)
 {
 	struct vdebe_priv *p = netbe_priv(be);
-	struct vde_open_args args = { 0 };
 	uint64_t mtu;
-	int err = vdebe_config(p, spec, &args, &mtu);
+	int err;
 
 	p->datafd = p->ctlfd = -1;
-	if (err)
-		return err;
-	errno = 0;
-	p->conn = vde_open(p->url, p->descr, &args);
-	if (!p->conn)
-		return vdebe_open_error(p, errno ? -errno : -EIO);
-	err = vdebe_setup_fds(be);
+	pthread_rwlock_init(&p->lock, NULL);
+	err = vdebe_config(p, spec, &mtu);
+	if (!err)
+		err = vdebe_join(be);
 	if (err) {
 		vdebe_close(be);
 		return err;
@@ -344,6 +460,7 @@ static int vdebe_send_op(struct netbe *be, struct netbe_xfer *x, unsigned n)
 	unsigned i;
 	ssize_t r;
 
+	pthread_rwlock_rdlock(&p->lock);
 	for (i = 0; i < n; i++) {
 		x[i].err = 0;
 		r = vdebe_send_one(p, &x[i]);
@@ -352,9 +469,11 @@ static int vdebe_send_op(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		if (r == -EAGAIN || r == -EWOULDBLOCK)
 			break;
 		if (r == -EBADF || r == -ENOTSOCK) {
-			if (!i)
+			if (!i) {
+				pthread_rwlock_unlock(&p->lock);
 				return NB_ERR_RL((int)r, "vde: send failed: %s",
 						 strerror((int)-r));
+			}
 			break;
 		}
 		x[i].err = (int)r;
@@ -362,6 +481,7 @@ static int vdebe_send_op(struct netbe *be, struct netbe_xfer *x, unsigned n)
 			  "vde: a frame was not delivered to the switch: %s",
 			  strerror((int)-r));
 	}
+	pthread_rwlock_unlock(&p->lock);
 	return i ? (int)i : -EAGAIN;
 }
 
@@ -403,11 +523,11 @@ static ssize_t vdebe_recv_one(struct vdebe_priv *p)
 #define VDE_RECV_BUDGET (4 * NETBE_BURST)
 
 /**
- * vdebe_recv_op() - the recv op: frames from the switch, over-long ones
- * dropped and counted
+ * vdebe_recv_locked() - receive frames from the switch, over-long ones
+ * dropped and counted; p->lock held for reading
  * Return: frames received, 0 when none pending, or -errno.
  */
-static int vdebe_recv_op(struct netbe *be, struct netbe_xfer *x, unsigned n)
+static int vdebe_recv_locked(struct netbe *be, struct netbe_xfer *x, unsigned n)
 {
 	struct vdebe_priv *p = netbe_priv(be);
 	unsigned got = 0, looked;
@@ -436,6 +556,21 @@ static int vdebe_recv_op(struct netbe *be, struct netbe_xfer *x, unsigned n)
 		x[got++].len = (size_t)r;
 	}
 	return (int)got;
+}
+
+/**
+ * vdebe_recv_op() - the recv op, holding the lock for reading
+ * Return: frames received, 0 when none pending, or -errno.
+ */
+static int vdebe_recv_op(struct netbe *be, struct netbe_xfer *x, unsigned n)
+{
+	struct vdebe_priv *p = netbe_priv(be);
+	int r;
+
+	pthread_rwlock_rdlock(&p->lock);
+	r = vdebe_recv_locked(be, x, n);
+	pthread_rwlock_unlock(&p->lock);
+	return r;
 }
 
 const struct netbe_backend netbe_backend_vde = {

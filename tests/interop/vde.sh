@@ -15,8 +15,9 @@
 # Checks: A and B ping each other through the switch; the switch's
 # management "port/print" (a small python3 client on the unix socket)
 # lists netbe's port by its description; the guest pings A and A pings the
-# guest; stopping the switch makes netbe report the link down; the patch
-# exits 0 on SIGTERM.
+# guest; stopping the switch makes netbe report the link down, and a
+# switch started again on the same directory gets netbe's port back
+# (reconnect=1); the patch exits 0 on SIGTERM.
 #
 # Prints TAP. Skips everything without root (namespaces, taps) or without
 # vde_switch, vde_plug, qemu-system-x86_64, ping or python3; fails when
@@ -49,7 +50,9 @@ TESTS=("vde_switch starts" "netbe patch vde tap ready" "vde_plug joins a tap to 
 	"the switch's port/print lists netbe's port" "namespace A pings B through the switch"
 	"namespace B pings A through the switch" "guest on -netdev vde boots and configures eth0"
 	"guest pings namespace A" "namespace A pings the guest" "guest powers off"
-	"netbe reports the switch going away (link down)" "patch exits 0 on SIGTERM, no crash")
+	"netbe reports the switch going away (link down)"
+	"netbe joins the restarted switch (reconnect=1): link up, port listed"
+	"patch exits 0 on SIGTERM, no crash")
 
 require_root "${TESTS[@]}"
 for cmd in vde_switch:vde2 vde_plug:vde2 qemu-system-x86_64:qemu-system-x86 ping:iputils-ping python3:python3; do
@@ -66,8 +69,9 @@ MGMT=$WORK/mgmt
 # SW_PID. Returns 0 once its control socket exists (5 s at most).
 switch_start() {
 	local _
+	rm -f "$WORK/sw.in"
 	mkfifo "$WORK/sw.in" || return 1
-	vde_switch -s "$SW" -M "$MGMT" <"$WORK/sw.in" >"$WORK/switch.log" 2>&1 &
+	vde_switch -s "$SW" -M "$MGMT" <"$WORK/sw.in" >>"$WORK/switch.log" 2>&1 &
 	SW_PID=$!
 	track "$SW_PID"
 	exec 9>"$WORK/sw.in"
@@ -162,13 +166,21 @@ link_down_logged() {
 	wait_for "$WORK/patch.log" "closed this port" 5 "$PATCH_PID"
 }
 
+# rejoined: a switch started again on the same directory gets netbe's port
+# back within a few reconnect periods (10 s at most)
+rejoined() {
+	switch_start || return 1
+	wait_for "$WORK/patch.log" "joined the switch .* again: link up" 10 "$PATCH_PID" &&
+		port_listed
+}
+
 { ns_create "$NSA" && ns_create "$NSB"; } || fail_all "cannot create the namespaces" "${TESTS[@]}"
 if ! switch_start; then
 	diag "$WORK/switch.log"
 	fail_all "vde_switch did not start" "${TESTS[@]}"
 fi
 ok "${TESTS[0]}"
-if patch_start "$WORK/patch.log" "$NSA" "vde:$SW,descr=$DESCR" "tap:$TA" &&
+if patch_start "$WORK/patch.log" "$NSA" "vde:$SW,descr=$DESCR,reconnect=1" "tap:$TA" &&
 	NS=$NSA tap_setup "$TA" "$IPA"; then
 	ok "${TESTS[1]}"
 else
@@ -180,7 +192,8 @@ check "${TESTS[4]}" ping_ns "$NSA" "$IPB"
 check "${TESTS[5]}" ping_ns "$NSB" "$IPA"
 guest_case
 check "${TESTS[10]}" link_down_logged
-check "${TESTS[11]}" patch_stop "$WORK/patch.log"
+check "${TESTS[11]}" rejoined
+check "${TESTS[12]}" patch_stop "$WORK/patch.log"
 diag "$WORK/patch.log"
 stop_pid "$PLUG_PID" 5 >/dev/null
 tap_done

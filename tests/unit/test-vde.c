@@ -10,10 +10,11 @@
  * and longer than a frame (counted as rx_too_big, never delivered cut
  * short), fill the handle's queue towards the switch (-EAGAIN, then tx_cb
  * and nothing lost), and hang up (link down, later sends counted as
- * tx_error). A real vde_switch, started as a child in a temporary
- * directory, carries frames both ways between two handles, and one with
- * mtu=100 counts a longer frame as rx_too_big. Bad specs fail with a
- * message naming what is wrong.
+ * tx_error; with reconnect=1 the handle joins again once the switch
+ * answers, and the link comes back up). A real vde_switch, started as a
+ * child in a temporary directory, carries frames both ways between two
+ * handles, and one with mtu=100 counts a longer frame as rx_too_big. Bad
+ * specs fail with a message naming what is wrong.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +99,7 @@ static void *fake_serve(void *arg)
 		return NULL;
 	memcpy(&client, req + REQ_SOCK_OFF, sizeof(client));
 	snprintf(path, sizeof(path), "%s/data", f->dir);
+	unlink(path);
 	f->data_fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	if (f->data_fd < 0 || bind(f->data_fd, (struct sockaddr *)&mine, sun_of(&mine, path)) ||
 	    connect(f->data_fd, (struct sockaddr *)&client, sizeof(client)))
@@ -312,6 +314,48 @@ static void test_switch_gone(void)
 	fake_close(&f);
 }
 
+static bool link_up_within(struct netbe *be, int ms)
+{
+	uint64_t end = harness_now_ms() + (uint64_t)ms;
+
+	while (netbe_link_is_up(be) != 1 && harness_now_ms() < end)
+		netbe_epoll_dispatch(ep, 10);
+	return netbe_link_is_up(be) == 1;
+}
+
+/* reconnect=1: the switch hangs up, the link goes down; the switch is
+ * back (it answers the next join): the handle joins again within a few
+ * periods, the link comes up and frames flow both ways on the new port. */
+static void test_rejoin(void)
+{
+	uint8_t fr[60], got[100];
+	struct iovec iov = { fr, sizeof(fr) };
+	struct netbe *be = NULL;
+	void *res = NULL;
+	struct fake f;
+
+	CHECK_EQ(fake_open(&f, &be, ",reconnect=1"), 0);
+	if (!be) {
+		fake_close(&f);
+		return;
+	}
+	close(f.ctl_fd);
+	close(f.data_fd);
+	f.ctl_fd = f.data_fd = -1;
+	CHECK(link_down_within(be, 2000));
+	CHECK_EQ(pthread_create(&f.thread, NULL, fake_serve, &f), 0);
+	CHECK(link_up_within(be, 10000));
+	pthread_join(f.thread, &res);
+	CHECK(res == &f);
+	make_frame(fr, sizeof(fr), 5);
+	CHECK_EQ(netbe_send(be, &iov, 1), (ssize_t)sizeof(fr));
+	CHECK_EQ(recv(f.data_fd, got, sizeof(got), MSG_DONTWAIT), (ssize_t)sizeof(fr));
+	CHECK_EQ(send(f.data_fd, fr, sizeof(fr), 0), (ssize_t)sizeof(fr));
+	CHECK_EQ(recv_wait(be), (ssize_t)sizeof(fr));
+	netbe_close(be);
+	fake_close(&f);
+}
+
 /* Each bad spec fails with -EINVAL or -ENOENT and a message naming it. */
 static void test_bad_specs(void)
 {
@@ -322,6 +366,7 @@ static void test_bad_specs(void)
 		{ ",port=70000", -EINVAL, "port" },
 		{ ",mtu=10", -EINVAL, "mtu" },
 		{ ",mtu=10000", -EINVAL, "mtu" },
+		{ ",reconnect=0", -EINVAL, "reconnect" },
 		{ ",bogus=1", -EINVAL, "accepted keys" },
 	};
 	char spec[400], descr[200];
@@ -456,6 +501,7 @@ int main(void)
 	RUN(test_send_gathered);
 	RUN(test_back_pressure);
 	RUN(test_switch_gone);
+	RUN(test_rejoin);
 	if (system("command -v vde_switch >/dev/null 2>&1"))
 		SKIP(test_real_switch, "vde_switch not installed (apt-get install vde2)");
 	else
