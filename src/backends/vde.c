@@ -94,7 +94,8 @@ struct vdebe_priv {
 	int ctlfd;                 /* the switch's control stream, or -1 */
 	void *ctl_watch;
 	bool poll_before_recv;     /* datafd is not a socket we made non-blocking */
-	bool gone;                 /* the switch closed the control stream */
+	bool gone;                 /* the switch closed the control stream
+				    * (atomic: read by a sending thread) */
 	char url[VDE_URL_MAX];
 	char descr[VDE_DESCR_MAX + 1];
 	char group[64];
@@ -148,7 +149,8 @@ static int vdebe_copy_key(const struct netbe_spec *spec, const char *key,
 }
 
 /**
- * vdebe_config() - read the spec into @p and the open arguments @args
+ * vdebe_config() - read the spec into @p (its vde_open() arguments
+ * included) and the link's mtu into *@mtu
  * Return: 0, or -EINVAL with a message naming the key.
  */
 static int vdebe_config(struct vdebe_priv *p, const struct netbe_spec *spec,
@@ -257,7 +259,7 @@ static void vdebe_on_ctl(void *opaque, int fd, unsigned revents)
 	if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR)))
 		return;
 	why = r == 0 ? "it stopped, or the port was removed" : strerror(errno);
-	p->gone = true;
+	__atomic_store_n(&p->gone, true, __ATOMIC_RELAXED);
 	be->loop.ops->watch_mod(be->loop.loop, p->ctl_watch, 0);
 	netbe_set_link(be, false);
 	if (!p->reconnect_s) {
@@ -315,7 +317,7 @@ static int vdebe_rejoin(struct netbe *be, VDECONN *conn)
 	p->conn = conn;
 	p->datafd = fd;
 	p->poll_before_recv = polled;
-	p->gone = false;
+	__atomic_store_n(&p->gone, false, __ATOMIC_RELAXED);
 	pthread_rwlock_unlock(&p->lock);
 	if (p->ctl_watch)
 		be->loop.ops->watch_del(be->loop.loop, p->ctl_watch);
@@ -477,7 +479,8 @@ static int vdebe_send_op(struct netbe *be, struct netbe_xfer *x, unsigned n)
 			break;
 		}
 		x[i].err = (int)r;
-		NB_LOG_RL(p->gone ? NETBE_LOG_DEBUG : NETBE_LOG_WARN,
+		NB_LOG_RL(__atomic_load_n(&p->gone, __ATOMIC_RELAXED) ?
+			  NETBE_LOG_DEBUG : NETBE_LOG_WARN,
 			  "vde: a frame was not delivered to the switch: %s",
 			  strerror((int)-r));
 	}
