@@ -4,7 +4,7 @@
 # directory is reconfigured. Needs root for apt-get (run it with sudo).
 # usage: scripts/setup.sh [--bench] [BUILD_DIR]   (default: build)
 #   --bench  also install the peers bench/suite.sh compares against (DPDK
-#            testpmd with its af_xdp/af_packet drivers, vde2, slirp4netns);
+#            testpmd with its af_xdp/af_packet drivers, slirp4netns);
 #            opt-in: CI and the tests do not need them
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +14,12 @@ BUILD=${1:-build}
 PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
       libglib2.0-dev iproute2 iputils-ping iperf3 ethtool procps util-linux
       python3 valgrind kmod passt busybox-static tshark tcpdump qemu-system-x86 cpio
-      xz-utils libxdp-dev libbpf-dev abigail-tools
+      xz-utils libxdp-dev libbpf-dev abigail-tools libvdeplug-dev vde2
       dpdk-dev librte-bus-vdev23 librte-mempool-ring23 librte-net-virtio23
       librte-net-vhost23 librte-net-null23
       git build-essential dpkg-dev debhelper lintian)
+# libvdeplug-dev: the vde backend; vde2: vde_switch and vde_plug, its peers
+# in the tests (tests/interop/vde.sh, the conformance suite).
 # abigail-tools: abidw/abidiff for the ABI check (tests/abi/abidiff.sh,
 # scripts/abi-update.sh).
 # dpdk-dev (dpdk-testpmd is in it) and the drivers it loads at run time for the vhost-user
@@ -26,7 +28,7 @@ PKGS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config libslirp-dev
 # reference device) and the null PMD (a sink); dpdk only recommends them.
 # git .. lintian: scripts/deb-check.sh (the 'package' test) builds debian/
 # with dpkg-buildpackage (no fakeroot: Rules-Requires-Root: no) and lints it
-[ $BENCH = 1 ] && PKGS+=(librte-net-af-packet23 librte-net-af-xdp23 vde2 slirp4netns)
+[ $BENCH = 1 ] && PKGS+=(librte-net-af-packet23 librte-net-af-xdp23 slirp4netns)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

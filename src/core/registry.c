@@ -24,6 +24,9 @@ extern const struct netbe_backend netbe_backend_vxlan;
 #if NETBE_HAVE_SLIRP
 extern const struct netbe_backend netbe_backend_slirp;
 #endif
+#if NETBE_HAVE_VDE
+extern const struct netbe_backend netbe_backend_vde;
+#endif
 #if NETBE_HAVE_AF_XDP
 extern const struct netbe_backend netbe_backend_af_xdp;
 #endif
@@ -49,6 +52,9 @@ const struct netbe_backend *const netbe_backends[] = {
 	&netbe_backend_mcast,
 	&netbe_backend_stream,
 	&netbe_backend_vxlan,
+#if NETBE_HAVE_VDE
+	&netbe_backend_vde,
+#endif
 	&netbe_backend_pair,
 	&netbe_backend_null,
 };

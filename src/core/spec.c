@@ -91,6 +91,19 @@ static const struct netbe_backend *bhyve_form(struct netbe_spec *s, char *head,
 	return NULL;
 }
 
+/* Whether @s starts with "key=": a key is letters, digits and '_', so a
+ * NAME that holds a '=' further on (a libvdeplug URL such as
+ * vxvde://239.1.2.3/port=14789, a path with [port=3]) stays a NAME.
+ * Return: true for a key=value token. */
+static bool starts_with_key(const char *s)
+{
+	const char *p = s;
+
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	return p != s && *p == '=';
+}
+
 /* Split the TYPE[:NAME] part @head and find its backend. */
 static int parse_head(struct netbe_spec *s, char *head, char **first_kv)
 {
@@ -100,7 +113,7 @@ static int parse_head(struct netbe_spec *s, char *head, char **first_kv)
 	*first_kv = NULL;
 	if (colon) {
 		*colon = '\0';
-		if (strchr(colon + 1, '='))
+		if (starts_with_key(colon + 1))
 			*first_kv = colon + 1;
 		else
 			s->name = colon + 1;

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Leak checks under valgrind (TAP): open/close of every backend, a short
+# Leak checks under valgrind (TAP): open/close of every backend (vde on a
+# vde_switch started here), a short
 # `netbe patch` run that moves traffic (as root: a tap in a private
 # namespace patched to slirp, pinged through; otherwise pair <-> null), and
 # the hostile-input tests: the core and device-model fuzzers' corpora
@@ -32,6 +33,20 @@ if "$CLI" list | grep -q '^slirp'; then
   result "slirp open/close leaks nothing" $? "$log"
 else
   skip "slirp open/close leaks nothing" "slirp not built"
+fi
+# vde: two ports on a vde_switch started here (stdin a fifo held open on
+# fd 8, since it exits at end of input), stopped by PID
+if "$CLI" list | grep -q '^vde$' && command -v vde_switch >/dev/null; then
+  swdir=$(mktemp -d)
+  mkfifo "$swdir/in"
+  vde_switch -s "$swdir/sw" <"$swdir/in" >/dev/null 2>&1 & swpid=$!
+  exec 8>"$swdir/in"
+  for _ in $(seq 50); do [ -S "$swdir/sw/ctl" ] && break; sleep 0.1; done
+  "${VG[@]}" "$OC" "vde:$swdir/sw,descr=vg" "vde:$swdir/sw,mtu=9000" >"$log" 2>&1
+  result "vde open/close leaks nothing" $? "$log"
+  kill "$swpid"; wait "$swpid" 2>/dev/null; exec 8>&-; rm -rf "$swdir"
+else
+  skip "vde open/close leaks nothing" "vde or vde_switch not built/installed"
 fi
 if [ "$(id -u)" = 0 ]; then
   "${VG[@]}" "$OC" --netns tap:vg0 tap:vg1,vnet_hdr=off >"$log" 2>&1

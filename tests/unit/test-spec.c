@@ -50,6 +50,10 @@ static void good_specs(void)
 	expect_ok("vmnet:v1", "tap", "v1", 0);
 	expect_ok("pair:x,depth=4", "pair", "x", 1);
 	expect_ok("null", "null", NULL, 0);
+	/* a NAME holding a '=' after something that is not a key: a
+	 * libvdeplug URL or path with parameters */
+	expect_ok("tap:sw[port=3]", "tap", "sw[port=3]", 0);
+	expect_ok("tap:x://239.1.2.3/port=1,vnet_hdr=off", "tap", "x://239.1.2.3/port=1", 1);
 }
 
 static void bhyve_forms(void)
