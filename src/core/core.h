@@ -49,12 +49,19 @@ struct netbe_core_state {
 	bool tx_waiting;
 	int rx_kicked;            /* atomic */
 	int tx_kicked;            /* atomic */
+	int tx_arm_due;           /* atomic: split; tx_waiting rose off the
+				   * tx loop, which must arm its watch */
 	bool rx_inline_due;       /* answers queued during an inline-rx send */
 	bool in_rx_cb;            /* atomic: the frontend's rx_cb is running */
-	int kick_fd;
+	bool split;               /* NETBE_CFG_TX_LOOP: tx side on tx_loop */
+	struct netbe_loop tx_loop;  /* split: cfg->tx_loop; else be->loop */
+	int kick_fd;              /* on be->loop; rx and, unless split, tx */
 	void *kick_watch;
-	void *rx_watch;           /* on be->rx_fd */
-	void *tx_watch;           /* on be->tx_fd when it is not rx_fd */
+	int tx_kick_fd;           /* split: tx kicks, on tx_loop; else -1 */
+	void *tx_kick_watch;
+	void *rx_watch;           /* on be->rx_fd, on be->loop */
+	void *tx_watch;           /* on be->tx_fd, on tx_loop: when split,
+				   * else when it is not rx_fd */
 
 	bool admin_down;          /* atomic: netbe_set_link_admin(be, 0) */
 	bool mac_set;             /* mac= given: transmit checks the source */
@@ -89,7 +96,8 @@ int controls_open(struct netbe *be, const struct netbe_spec *s);
 bool controls_tx_spoofed(const struct netbe *be, const struct iovec *iov,
 			 int iovcnt);
 
-/** core_tx_wait() - arm the wait for the backend to take frames again. */
+/** core_tx_wait() - arm the wait for the backend to take frames again,
+ * from the sending thread (with a tx loop, through its kick). */
 void core_tx_wait(struct netbe *be);
 
 /** core_tx_frame_max() - the longest frame, without the backend header,

@@ -33,6 +33,24 @@
  * Watch masks change under a mutex because the tx-wait arming happens on
  * the sending thread while rx_enable/disable run on the receiving one.
  *
+ * Two loops (NETBE_CFG_TX_LOOP). Every loop adapter use of core belongs to
+ * one side. Receive side, on be->loop: the watch on rx_fd (input while rx
+ * is enabled: update_rx_watch, from rx_enable/disable), the kick eventfd
+ * (rx kicks: on_kick, rx_ready, rx_cb), and everything the backend
+ * registers itself (its timers and extra watches, link changes). Transmit
+ * side, on the tx loop: the watch on tx_fd (the tx events while a send
+ * waits: update_tx_watch; a tap's one fd is watched by both loops, each
+ * for its own events) and a second eventfd (on_tx_kick: netbe_tx_kick,
+ * tx_ready, the soft-offload flush, tx_cb). A send that gets -EAGAIN sets
+ * tx_waiting on the sending thread, which need not be the tx loop's: it
+ * raises tx_arm_due and writes the tx kick, and on_tx_kick sets the mask.
+ * tx_ready runs on the tx loop and sets the mask itself. So each loop's
+ * watches change on its own thread, except when a backend replaces its
+ * fds (netbe_set_fds, on be->loop's thread): that re-registers the tx
+ * watch from there, as netbe.h documents. No timer belongs to core.
+ * Without the flag, tx_loop is be->loop, one kick eventfd carries both
+ * kinds of kick and one watch serves a shared fd, as before.
+ *
  * Inline receive (NETBE_CFG_RX_INLINE). A backend that answers sent frames
  * at once (slirp's ARP replies and TCP ACKs) kicks from inside its send
  * op. While a handle with the flag is sending, that kick only marks the
@@ -44,6 +62,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,37 +78,102 @@
 /* Notifications                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Recompute the event masks of the backend's watches. Caller holds lock. */
-static void update_watches(struct netbe *be)
+/* Set the event mask of the watch on rx_fd: input while rx is enabled,
+ * and, without a tx loop, the tx wait when tx_fd is the same fd. Caller
+ * holds the lock; runs on be->loop's thread (or its receiving thread). */
+static void update_rx_watch(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 	unsigned rx = c->rx_enabled ? NETBE_EV_IN : 0;
-	unsigned tx = c->tx_waiting ? be->tx_events : 0;
+	bool shared = !c->split && be->tx_fd == be->rx_fd;
 
 	if (c->rx_watch)
 		be->loop.ops->watch_mod(be->loop.loop, c->rx_watch,
-					rx | (be->tx_fd == be->rx_fd ? tx : 0));
-	if (c->tx_watch)
-		be->loop.ops->watch_mod(be->loop.loop, c->tx_watch, tx);
+					rx | (shared && c->tx_waiting ? be->tx_events : 0));
 }
 
-static void set_flag(struct netbe *be, bool *flag, bool value)
+/* Set the event mask of the watch on tx_fd (on the tx loop): the tx
+ * events while a send waits. Caller holds the lock. */
+static void update_tx_watch(struct netbe *be)
 {
-	pthread_mutex_lock(&be->core->lock);
-	if (*flag != value) {
-		*flag = value;
-		update_watches(be);
-	}
-	pthread_mutex_unlock(&be->core->lock);
+	struct netbe_core_state *c = be->core;
+
+	if (c->tx_watch)
+		c->tx_loop.ops->watch_mod(c->tx_loop.loop, c->tx_watch,
+					  c->tx_waiting ? be->tx_events : 0);
 }
 
-static void write_kick(struct netbe *be)
+/* Recompute the event masks of the backend's watches. Caller holds lock. */
+static void update_watches(struct netbe *be)
+{
+	update_rx_watch(be);
+	update_tx_watch(be);
+}
+
+/* Enable or disable the rx callback's watch. */
+static void set_rx_enabled(struct netbe *be, bool value)
+{
+	struct netbe_core_state *c = be->core;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->rx_enabled != value) {
+		c->rx_enabled = value;
+		update_rx_watch(be);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Write eventfd @fd so that its loop wakes up. */
+static void write_kick(struct netbe *be, int fd)
 {
 	uint64_t one = 1;
 
-	if (write(be->core->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot signal the loop: %s",
 			  be->ops->name, strerror(errno));
+}
+
+/* The eventfd that wakes the loop of the transmit side. */
+static int tx_kick_fd(const struct netbe *be)
+{
+	return be->core->split ? be->core->tx_kick_fd : be->core->kick_fd;
+}
+
+/* Raise kick flag @flag; write eventfd @fd only when it goes up: on_kick()
+ * lowers it before acting, so a kick after that writes again, and one
+ * before it is served by that very call. The exchange is a full barrier
+ * (a plain load first would let a producer's frame and the consumer's
+ * lowering of the flag cross: a lost wakeup). */
+static void kick_flag(struct netbe *be, int *flag, int fd)
+{
+	if (!__atomic_exchange_n(flag, 1, __ATOMIC_SEQ_CST))
+		write_kick(be, fd);
+}
+
+/*
+ * Start (@value true) or stop waiting for the backend to take frames.
+ * @on_tx_loop: called on the tx loop's thread. With a tx loop, a wait that
+ * starts elsewhere (a sending thread) leaves the watch to the tx loop: the
+ * kick makes it arm the watch (on_tx_kick), so only that thread changes it.
+ */
+static void set_tx_waiting(struct netbe *be, bool value, bool on_tx_loop)
+{
+	struct netbe_core_state *c = be->core;
+	bool arm_there = false;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->tx_waiting != value) {
+		c->tx_waiting = value;
+		if (!c->split)
+			update_watches(be);
+		else if (on_tx_loop)
+			update_tx_watch(be);
+		else
+			arm_there = c->tx_watch != NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (arm_there)
+		kick_flag(be, &c->tx_arm_due, c->tx_kick_fd);
 }
 
 /* The handle whose netbe_send_burst() runs on this thread with inline
@@ -99,21 +183,10 @@ static void write_kick(struct netbe *be)
  * libnetbe). */
 static __thread struct netbe *inline_sender __attribute__((tls_model("initial-exec")));
 
-/* Raise kick flag @flag; write the eventfd only when it goes up: on_kick()
- * lowers it before acting, so a kick after that writes again, and one
- * before it is served by that very call. The exchange is a full barrier
- * (a plain load first would let a producer's frame and the consumer's
- * lowering of the flag cross: a lost wakeup). */
-static void kick_flag(struct netbe *be, int *flag)
-{
-	if (!__atomic_exchange_n(flag, 1, __ATOMIC_SEQ_CST))
-		write_kick(be);
-}
-
 /* Have the loop call the rx callback. */
 static void rx_kick_loop(struct netbe *be)
 {
-	kick_flag(be, &be->core->rx_kicked);
+	kick_flag(be, &be->core->rx_kicked, be->core->kick_fd);
 }
 
 void netbe_rx_kick(struct netbe *be)
@@ -126,21 +199,22 @@ void netbe_rx_kick(struct netbe *be)
 
 void netbe_tx_kick(struct netbe *be)
 {
-	kick_flag(be, &be->core->tx_kicked);
+	kick_flag(be, &be->core->tx_kicked, tx_kick_fd(be));
 }
 
-/* The tx side became ready: stop waiting and tell the frontend. */
+/* The tx side became ready (on the tx loop's thread): stop waiting and
+ * tell the frontend. */
 static void tx_ready(struct netbe *be)
 {
 	int ret = 0;
 
-	set_flag(be, &be->core->tx_waiting, false);
+	set_tx_waiting(be, false, true);
 	pthread_mutex_lock(&be->core->tx_lock);
 	if (soft_tx_pending(be))
 		ret = soft_tx_flush(be);
 	pthread_mutex_unlock(&be->core->tx_lock);
 	if (ret == -EAGAIN) {
-		core_tx_wait(be);
+		set_tx_waiting(be, true, true);
 		return;
 	}
 	if (be->cfg.tx_cb)
@@ -180,25 +254,57 @@ static void rx_inline(struct netbe *be)
 	inline_sender = be;
 }
 
-static void on_kick(void *opaque, int fd, unsigned revents)
+/* Empty kick eventfd @fd. */
+static void drain_kick(struct netbe *be, int fd)
 {
-	struct netbe *be = opaque;
 	uint64_t count;
 
-	(void)revents;
 	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot read the kick eventfd: %s",
 			  be->ops->name, strerror(errno));
+}
+
+/* Serve a tx kick (netbe_tx_kick) on the tx loop's thread. */
+static void serve_tx_kick(struct netbe *be)
+{
 	if (__atomic_exchange_n(&be->core->tx_kicked, 0, __ATOMIC_ACQ_REL))
 		tx_ready(be);
+}
+
+/* The kick eventfd on be->loop: rx kicks, and tx kicks unless split. */
+static void on_kick(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+
+	(void)revents;
+	drain_kick(be, fd);
+	if (!be->core->split)
+		serve_tx_kick(be);
 	if (__atomic_exchange_n(&be->core->rx_kicked, 0, __ATOMIC_ACQ_REL))
 		rx_ready(be);   /* with rx disabled, netbe_rx_enable() kicks */
+}
+
+/* The tx kick eventfd on the tx loop (split only): arm the tx watch for a
+ * wait that started on another thread, and serve tx kicks. */
+static void on_tx_kick(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+	struct netbe_core_state *c = be->core;
+
+	(void)revents;
+	drain_kick(be, fd);
+	if (__atomic_exchange_n(&c->tx_arm_due, 0, __ATOMIC_ACQ_REL)) {
+		pthread_mutex_lock(&c->lock);
+		update_tx_watch(be);
+		pthread_mutex_unlock(&c->lock);
+	}
+	serve_tx_kick(be);
 }
 
 static void on_rx_fd(void *opaque, int fd, unsigned revents)
 {
 	struct netbe *be = opaque;
-	bool shared = be->tx_fd == fd;
+	bool shared = !be->core->split && be->tx_fd == fd;
 
 	if (shared && be->core->tx_waiting &&
 	    (revents & (be->tx_events | NETBE_EV_ERR | NETBE_EV_HUP)))
@@ -214,18 +320,21 @@ static void on_tx_fd(void *opaque, int fd, unsigned revents)
 	tx_ready(opaque);
 }
 
-/* Watch the backend's rx_fd and tx_fd (one watch when they are the same
- * fd) with the masks the current state asks for. Caller holds the lock. */
+/* Watch the backend's rx_fd on be->loop and its tx_fd on the tx loop (one
+ * watch on be->loop for both when they are the same fd and there is no tx
+ * loop) with the masks the current state asks for. Caller holds the lock.
+ * Return: 0, or -errno with a message. */
 static int fd_watches_add(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
-	const struct netbe_loop_ops *ops = be->loop.ops;
 	int ret = 0;
 
 	if (be->rx_fd >= 0)
-		ret = ops->watch_add(be->loop.loop, be->rx_fd, on_rx_fd, be, &c->rx_watch);
-	if (!ret && be->tx_fd >= 0 && be->tx_fd != be->rx_fd)
-		ret = ops->watch_add(be->loop.loop, be->tx_fd, on_tx_fd, be, &c->tx_watch);
+		ret = be->loop.ops->watch_add(be->loop.loop, be->rx_fd, on_rx_fd,
+					      be, &c->rx_watch);
+	if (!ret && be->tx_fd >= 0 && (c->split || be->tx_fd != be->rx_fd))
+		ret = c->tx_loop.ops->watch_add(c->tx_loop.loop, be->tx_fd, on_tx_fd,
+						be, &c->tx_watch);
 	if (ret < 0)
 		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
 				  be->ops->name, strerror(-ret));
@@ -240,27 +349,53 @@ static void fd_watches_del(struct netbe *be)
 	if (c->rx_watch)
 		be->loop.ops->watch_del(be->loop.loop, c->rx_watch);
 	if (c->tx_watch)
-		be->loop.ops->watch_del(be->loop.loop, c->tx_watch);
+		c->tx_loop.ops->watch_del(c->tx_loop.loop, c->tx_watch);
 	c->rx_watch = c->tx_watch = NULL;
 }
 
-/* Register the kick eventfd and the backend's fds with the loop. */
-static int watches_add(struct netbe *be)
+/* Create an eventfd in *@fd watched for input by @l, calling @fn.
+ * Return: 0, or -errno with a message. */
+static int kick_add(struct netbe *be, const struct netbe_loop *l,
+		    netbe_watch_fn fn, int *fd, void **watch)
 {
-	struct netbe_core_state *c = be->core;
-	const struct netbe_loop_ops *ops = be->loop.ops;
 	int ret;
 
-	c->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->kick_fd < 0)
+	*fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (*fd < 0)
 		return netbe_errf(-errno, "%s: cannot create an eventfd: %s",
 				  be->ops->name, strerror(errno));
-	ret = ops->watch_add(be->loop.loop, c->kick_fd, on_kick, be, &c->kick_watch);
+	ret = l->ops->watch_add(l->loop, *fd, fn, be, watch);
 	if (!ret)
-		ret = ops->watch_mod(be->loop.loop, c->kick_watch, NETBE_EV_IN);
+		ret = l->ops->watch_mod(l->loop, *watch, NETBE_EV_IN);
 	if (ret < 0)
 		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
 				  be->ops->name, strerror(-ret));
+	return 0;
+}
+
+/* Stop watching kick eventfd *@fd on @l and close it. */
+static void kick_del(const struct netbe_loop *l, int *fd, void **watch)
+{
+	if (*watch)
+		l->ops->watch_del(l->loop, *watch);
+	*watch = NULL;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Register the kick eventfds and the backend's fds with the loops.
+ * Return: 0, or -errno with a message. */
+static int watches_add(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+	int ret = kick_add(be, &be->loop, on_kick, &c->kick_fd, &c->kick_watch);
+
+	if (!ret && c->split)
+		ret = kick_add(be, &c->tx_loop, on_tx_kick, &c->tx_kick_fd,
+			       &c->tx_kick_watch);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&c->lock);
 	ret = fd_watches_add(be);
 	pthread_mutex_unlock(&c->lock);
@@ -272,12 +407,8 @@ static void watches_del(struct netbe *be)
 	struct netbe_core_state *c = be->core;
 
 	fd_watches_del(be);
-	if (c->kick_watch)
-		be->loop.ops->watch_del(be->loop.loop, c->kick_watch);
-	c->kick_watch = NULL;
-	if (c->kick_fd >= 0)
-		close(c->kick_fd);
-	c->kick_fd = -1;
+	kick_del(&c->tx_loop, &c->tx_kick_fd, &c->tx_kick_watch);
+	kick_del(&be->loop, &c->kick_fd, &c->kick_watch);
 }
 
 int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd)
@@ -305,6 +436,41 @@ static bool loop_valid(const struct netbe_loop *l)
 	       o->timer_add && o->timer_mod && o->timer_del;
 }
 
+/*
+ * Check the caller's config: known flags, and a complete tx loop without
+ * inline receive for NETBE_CFG_TX_LOOP. cfg->tx_loop is read only with
+ * that flag (a program built against the shorter struct has no such
+ * field). Return: 0 or -EINVAL with a message.
+ */
+static int config_check(const struct netbe_config *cfg)
+{
+	unsigned known = NETBE_CFG_RX_INLINE | NETBE_CFG_TX_LOOP;
+
+	if (!cfg)
+		return 0;
+	if (cfg->flags & ~known)
+		return netbe_errf(-EINVAL, "netbe_open: unknown flags 0x%x in the config (known: NETBE_CFG_RX_INLINE, NETBE_CFG_TX_LOOP)",
+				  cfg->flags & ~known);
+	if (!(cfg->flags & NETBE_CFG_TX_LOOP))
+		return 0;
+	if (!loop_valid(cfg->tx_loop))
+		return netbe_errf(-EINVAL, "netbe_open: NETBE_CFG_TX_LOOP needs cfg->tx_loop, a loop adapter with all six operations");
+	if (cfg->flags & NETBE_CFG_RX_INLINE)
+		return netbe_errf(-EINVAL, "netbe_open: NETBE_CFG_RX_INLINE runs rx_cb on the sending thread, NETBE_CFG_TX_LOOP keeps it on the main loop: pass one of them");
+	return 0;
+}
+
+/* Copy the caller's config into @be, up to flags, and the tx loop when
+ * the flags say it is there (else the tx side uses be->loop). */
+static void config_copy(struct netbe *be, const struct netbe_config *cfg)
+{
+	if (cfg)
+		memcpy(&be->cfg, cfg, offsetof(struct netbe_config, flags) +
+		       sizeof(cfg->flags));
+	be->core->split = cfg && (cfg->flags & NETBE_CFG_TX_LOOP);
+	be->core->tx_loop = be->core->split ? *cfg->tx_loop : be->loop;
+}
+
 /* Allocate a handle for @b with its core state; backend fields unset. */
 static struct netbe *handle_new(const struct netbe_backend *b,
 				const struct netbe_config *cfg,
@@ -321,11 +487,10 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 	}
 	pthread_mutex_init(&be->core->lock, NULL);
 	pthread_mutex_init(&be->core->tx_lock, NULL);
-	be->core->kick_fd = -1;
+	be->core->kick_fd = be->core->tx_kick_fd = -1;
 	be->ops = b;
 	be->loop = *loop;
-	if (cfg)
-		be->cfg = *cfg;
+	config_copy(be, cfg);
 	be->rx_fd = be->tx_fd = -1;
 	return be;
 }
@@ -384,9 +549,9 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	*bep = NULL;
 	if (!loop_valid(loop))
 		return netbe_errf(-EINVAL, "netbe_open: a loop adapter with all six operations is required (netbe_epoll_loop() gives one)");
-	if (cfg && (cfg->flags & ~NETBE_CFG_RX_INLINE))
-		return netbe_errf(-EINVAL, "netbe_open: unknown flags 0x%x in the config (known: NETBE_CFG_RX_INLINE)",
-				  cfg->flags & ~NETBE_CFG_RX_INLINE);
+	ret = config_check(cfg);
+	if (ret)
+		return ret;
 	ret = netbe_spec_parse(&s, spec);
 	if (ret)
 		return ret;
@@ -662,7 +827,7 @@ int core_tx_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 
 void core_tx_wait(struct netbe *be)
 {
-	set_flag(be, &be->core->tx_waiting, true);
+	set_tx_waiting(be, true, false);
 }
 
 /* The backend refused with @ret: count and arm the wait for -EAGAIN.
@@ -1082,7 +1247,7 @@ NETBE_EXPORT void netbe_rx_enable(struct netbe *be)
 {
 	if (!be)
 		return;
-	set_flag(be, &be->core->rx_enabled, true);
+	set_rx_enabled(be, true);
 	netbe_rx_kick(be);
 }
 
@@ -1090,7 +1255,7 @@ NETBE_EXPORT void netbe_rx_disable(struct netbe *be)
 {
 	if (!be)
 		return;
-	set_flag(be, &be->core->rx_enabled, false);
+	set_rx_enabled(be, false);
 }
 
 /* ------------------------------------------------------------------------ */
