@@ -81,6 +81,16 @@ struct netbe_core_state {
 	struct dir_scratch tx, rx;
 };
 
+/** core_count() - add @n to counter @ctr of be->stats, which one thread
+ * at a time writes (the sender under tx_lock, or the receiver): a plain
+ * add done as an atomic load and store, so netbe_stats_read() on any
+ * thread reads whole values without a locked instruction here. */
+static inline void core_count(uint64_t *ctr, uint64_t n)
+{
+	__atomic_store_n(ctr, __atomic_load_n(ctr, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
 /** core_link_up() - the link the frontend sees: up when both the backend
  * and the operator say so. */
 static inline bool core_link_up(const struct netbe *be)

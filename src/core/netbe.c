@@ -819,8 +819,8 @@ int core_tx_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 								 : NETBE_DROP_TX_ERROR);
 			continue;
 		}
-		be->stats.tx_frames++;
-		be->stats.tx_bytes += x[j].len - be->be_hdr_len;
+		core_count(&be->stats.tx_frames, 1);
+		core_count(&be->stats.tx_bytes, x[j].len - be->be_hdr_len);
 	}
 	return ret;
 }
@@ -835,7 +835,7 @@ void core_tx_wait(struct netbe *be)
 static int tx_refused(struct netbe *be, int ret)
 {
 	if (ret == -EAGAIN) {
-		be->stats.tx_eagain++;
+		core_count(&be->stats.tx_eagain, 1);
 		core_tx_wait(be);
 	}
 	return ret;
@@ -1005,8 +1005,8 @@ static enum rx_class rx_classify(struct netbe *be, const struct iovec *iov,
 
 static void rx_account(struct netbe *be, size_t payload)
 {
-	be->stats.rx_frames++;
-	be->stats.rx_bytes += payload;
+	core_count(&be->stats.rx_frames, 1);
+	core_count(&be->stats.rx_bytes, payload);
 }
 
 /* Frontend length of the next frame already held by core (a software
