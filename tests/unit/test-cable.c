@@ -50,7 +50,7 @@ static int rig_open(struct rig *r, const char *sink_spec)
 	if (!ret)
 		ret = netbe_open(&r->guest, spec, &cfg, netbe_epoll_loop(r->ep));
 	if (!ret)
-		ret = cable_open(&r->cable, r->ep, spec, sink_spec);
+		ret = cable_open(&r->cable, r->ep, NULL, spec, sink_spec);
 	if (!ret)
 		cable_start(r->cable);
 	return ret;
