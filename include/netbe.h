@@ -248,11 +248,11 @@ typedef void (*netbe_link_fn)(struct netbe *be, int up, void *opaque);
  * frontend that sends only from the tx loop's thread (from tx_cb, or from
  * callbacks of other handles on that loop) has each direction on one
  * thread. A send that gets -EAGAIN on another thread arms the wait
- * through the kick, so the tx loop's watches are changed only on its
- * thread, with one exception: a backend replacing its fds (stream: a peer
- * connected or left) does so on the main loop's thread and re-registers
- * the tx watch from there, which the tx loop's adapter must allow while
- * it runs (the built-in epoll loop does).
+ * through the kick, and a backend replacing its fds (stream: a peer
+ * connected or left) hands the new tx fd over the same way, so each
+ * loop's adapter is called only from its own thread (and from
+ * netbe_open() and netbe_close()). The handle then holds one more fd, a
+ * duplicate of the tx fd, while it has one.
  * The two loops may be the same loop. Excludes NETBE_CFG_RX_INLINE, which
  * runs rx_cb on the sending thread. Without this flag the handle has one
  * loop and one kick eventfd, and cfg->tx_loop is not read.
@@ -303,6 +303,7 @@ NETBE_EXPORT void netbe_close(struct netbe *be);
  * netbe_link_is_up() - whether frames can reach a peer now
  * Return: 1 up, 0 down (a stream backend without a connected peer), or
  * -EINVAL for NULL. Backends without a notion of link are always up.
+ * Safe from any thread.
  */
 NETBE_EXPORT int netbe_link_is_up(struct netbe *be);
 

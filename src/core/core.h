@@ -60,8 +60,13 @@ struct netbe_core_state {
 	int tx_kick_fd;           /* split: tx kicks, on tx_loop; else -1 */
 	void *tx_kick_watch;
 	void *rx_watch;           /* on be->rx_fd, on be->loop */
-	void *tx_watch;           /* on be->tx_fd, on tx_loop: when split,
-				   * else when it is not rx_fd */
+	void *tx_watch;           /* on tx_loop: split, on tx_copy; else on
+				   * be->tx_fd when it is not rx_fd */
+	int tx_copy;              /* split: core's dup of be->tx_fd, or -1 */
+	int tx_copy_next;         /* split: the dup netbe_set_fds() made for
+				   * the tx loop to swap in (-1: no tx fd) */
+	bool tx_copy_due;         /* split: tx_copy_next waits (lock) */
+	int tx_swap_due;          /* atomic: split; kick for tx_copy_due */
 
 	bool admin_down;          /* atomic: netbe_set_link_admin(be, 0) */
 	bool mac_set;             /* mac= given: transmit checks the source */
@@ -95,7 +100,8 @@ static inline void core_count(uint64_t *ctr, uint64_t n)
  * and the operator say so. */
 static inline bool core_link_up(const struct netbe *be)
 {
-	return !be->link_down && !__atomic_load_n(&be->core->admin_down, __ATOMIC_RELAXED);
+	return !__atomic_load_n(&be->link_down, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&be->core->admin_down, __ATOMIC_RELAXED);
 }
 
 /** controls_open() - read the common key mac=. Return: 0 or -EINVAL. */

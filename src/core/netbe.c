@@ -44,10 +44,13 @@
  * tx_ready, the soft-offload flush, tx_cb). A send that gets -EAGAIN sets
  * tx_waiting on the sending thread, which need not be the tx loop's: it
  * raises tx_arm_due and writes the tx kick, and on_tx_kick sets the mask.
- * tx_ready runs on the tx loop and sets the mask itself. So each loop's
- * watches change on its own thread, except when a backend replaces its
- * fds (netbe_set_fds, on be->loop's thread): that re-registers the tx
- * watch from there, as netbe.h documents. No timer belongs to core.
+ * tx_ready runs on the tx loop and sets the mask itself. A backend that
+ * replaces its fds (netbe_set_fds, on be->loop's thread) re-registers the
+ * rx watch there and leaves a copy (dup) of the new tx fd for the tx loop,
+ * which swaps its watch on the tx kick (tx_swap_due); the tx watch is
+ * always on core's own copy, so the backend may close its old fd at once.
+ * So each loop's watches change only on its own thread (or in open and
+ * close). No timer belongs to core.
  * Without the flag, tx_loop is be->loop, one kick eventfd carries both
  * kinds of kick and one watch serves a shared fd, as before.
  *
@@ -61,6 +64,7 @@
  * twice: an answer that comes while it runs becomes an ordinary loop kick.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -284,23 +288,6 @@ static void on_kick(void *opaque, int fd, unsigned revents)
 		rx_ready(be);   /* with rx disabled, netbe_rx_enable() kicks */
 }
 
-/* The tx kick eventfd on the tx loop (split only): arm the tx watch for a
- * wait that started on another thread, and serve tx kicks. */
-static void on_tx_kick(void *opaque, int fd, unsigned revents)
-{
-	struct netbe *be = opaque;
-	struct netbe_core_state *c = be->core;
-
-	(void)revents;
-	drain_kick(be, fd);
-	if (__atomic_exchange_n(&c->tx_arm_due, 0, __ATOMIC_ACQ_REL)) {
-		pthread_mutex_lock(&c->lock);
-		update_tx_watch(be);
-		pthread_mutex_unlock(&c->lock);
-	}
-	serve_tx_kick(be);
-}
-
 static void on_rx_fd(void *opaque, int fd, unsigned revents)
 {
 	struct netbe *be = opaque;
@@ -320,11 +307,18 @@ static void on_tx_fd(void *opaque, int fd, unsigned revents)
 	tx_ready(opaque);
 }
 
-/* Watch the backend's rx_fd on be->loop and its tx_fd on the tx loop (one
- * watch on be->loop for both when they are the same fd and there is no tx
- * loop) with the masks the current state asks for. Caller holds the lock.
- * Return: 0, or -errno with a message. */
-static int fd_watches_add(struct netbe *be)
+/* The loop refused to watch an fd: say so. Return: @ret. */
+static int watch_refused(struct netbe *be, int ret)
+{
+	return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
+			  be->ops->name, strerror(-ret));
+}
+
+/* Watch the backend's rx_fd on be->loop and, without a tx loop, its tx_fd
+ * too (one watch when they are the same fd), with the masks the current
+ * state asks for. Caller holds the lock. Return: 0, or -errno with a
+ * message. */
+static int rx_side_add(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 	int ret = 0;
@@ -332,25 +326,124 @@ static int fd_watches_add(struct netbe *be)
 	if (be->rx_fd >= 0)
 		ret = be->loop.ops->watch_add(be->loop.loop, be->rx_fd, on_rx_fd,
 					      be, &c->rx_watch);
-	if (!ret && be->tx_fd >= 0 && (c->split || be->tx_fd != be->rx_fd))
-		ret = c->tx_loop.ops->watch_add(c->tx_loop.loop, be->tx_fd, on_tx_fd,
-						be, &c->tx_watch);
+	if (!ret && !c->split && be->tx_fd >= 0 && be->tx_fd != be->rx_fd)
+		ret = be->loop.ops->watch_add(be->loop.loop, be->tx_fd, on_tx_fd,
+					      be, &c->tx_watch);
 	if (ret < 0)
-		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
-				  be->ops->name, strerror(-ret));
-	update_watches(be);
+		return watch_refused(be, ret);
+	update_rx_watch(be);
+	if (!c->split)
+		update_tx_watch(be);
 	return 0;
 }
 
-static void fd_watches_del(struct netbe *be)
+/* Stop the watches rx_side_add() made. Caller holds the lock. */
+static void rx_side_del(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 
 	if (c->rx_watch)
 		be->loop.ops->watch_del(be->loop.loop, c->rx_watch);
-	if (c->tx_watch)
+	if (!c->split && c->tx_watch)
+		be->loop.ops->watch_del(be->loop.loop, c->tx_watch);
+	c->rx_watch = NULL;
+	if (!c->split)
+		c->tx_watch = NULL;
+}
+
+/* Close fd *@fd if open and mark it closed. */
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Duplicate the backend's tx_fd for the tx loop to watch (split). The
+ * backend may close its fd once netbe_set_fds() returns, before the tx
+ * loop stops watching the old one: core's copy keeps that registration
+ * valid. Return: the copy, -1 for no tx_fd, or -errno with a message. */
+static int tx_fd_copy(struct netbe *be)
+{
+	int fd;
+
+	if (be->tx_fd < 0)
+		return -1;
+	fd = fcntl(be->tx_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return netbe_errf(-errno, "%s: cannot duplicate the tx fd: %s - raise the open file limit (ulimit -n)",
+				  be->ops->name, strerror(errno));
+	return fd;
+}
+
+/* Split: watch core's copy of the tx fd on the tx loop, from that loop's
+ * thread or open. Caller holds the lock. Return: 0 or -errno, with a
+ * message. */
+static int tx_side_add(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+	int ret;
+
+	if (c->tx_copy < 0)
+		return 0;
+	ret = c->tx_loop.ops->watch_add(c->tx_loop.loop, c->tx_copy, on_tx_fd,
+					be, &c->tx_watch);
+	if (ret < 0)
+		return watch_refused(be, ret);
+	update_tx_watch(be);
+	return 0;
+}
+
+/* Split: stop watching the tx fd copy and close it. Caller holds lock. */
+static void tx_side_del(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+
+	if (c->split && c->tx_watch)
 		c->tx_loop.ops->watch_del(c->tx_loop.loop, c->tx_watch);
-	c->rx_watch = c->tx_watch = NULL;
+	if (c->split)
+		c->tx_watch = NULL;
+	close_fd(&c->tx_copy);
+}
+
+/* On the tx loop (split): watch the tx fd that netbe_set_fds() left in
+ * tx_copy_next instead of the old one. Caller holds the lock. */
+static void tx_side_swap(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+
+	if (!c->tx_copy_due)
+		return;
+	tx_side_del(be);
+	c->tx_copy = c->tx_copy_next;
+	c->tx_copy_next = -1;
+	c->tx_copy_due = false;
+	if (tx_side_add(be))
+		NB_LOG_RL(NETBE_LOG_ERR, "%s: a send that waits may not hear when it can go on: %s",
+			  be->ops->name, netbe_last_error());
+}
+
+/* The tx kick eventfd on the tx loop (split only): take a new tx fd, arm
+ * the tx watch for a wait that started on another thread, and serve tx
+ * kicks. */
+static void on_tx_kick(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+	struct netbe_core_state *c = be->core;
+
+	(void)revents;
+	drain_kick(be, fd);
+	if (__atomic_exchange_n(&c->tx_swap_due, 0, __ATOMIC_ACQ_REL)) {
+		pthread_mutex_lock(&c->lock);
+		tx_side_swap(be);
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (__atomic_exchange_n(&c->tx_arm_due, 0, __ATOMIC_ACQ_REL)) {
+		pthread_mutex_lock(&c->lock);
+		update_tx_watch(be);
+		pthread_mutex_unlock(&c->lock);
+	}
+	serve_tx_kick(be);
 }
 
 /* Create an eventfd in *@fd watched for input by @l, calling @fn.
@@ -367,10 +460,7 @@ static int kick_add(struct netbe *be, const struct netbe_loop *l,
 	ret = l->ops->watch_add(l->loop, *fd, fn, be, watch);
 	if (!ret)
 		ret = l->ops->watch_mod(l->loop, *watch, NETBE_EV_IN);
-	if (ret < 0)
-		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
-				  be->ops->name, strerror(-ret));
-	return 0;
+	return ret < 0 ? watch_refused(be, ret) : 0;
 }
 
 /* Stop watching kick eventfd *@fd on @l and close it. */
@@ -379,9 +469,7 @@ static void kick_del(const struct netbe_loop *l, int *fd, void **watch)
 	if (*watch)
 		l->ops->watch_del(l->loop, *watch);
 	*watch = NULL;
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
+	close_fd(fd);
 }
 
 /* Register the kick eventfds and the backend's fds with the loops.
@@ -397,7 +485,11 @@ static int watches_add(struct netbe *be)
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&c->lock);
-	ret = fd_watches_add(be);
+	ret = rx_side_add(be);
+	if (!ret && c->split) {
+		c->tx_copy = tx_fd_copy(be);
+		ret = c->tx_copy < -1 ? c->tx_copy : tx_side_add(be);
+	}
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -406,21 +498,42 @@ static void watches_del(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 
-	fd_watches_del(be);
+	pthread_mutex_lock(&c->lock);
+	rx_side_del(be);
+	tx_side_del(be);
+	close_fd(&c->tx_copy_next);
+	pthread_mutex_unlock(&c->lock);
 	kick_del(&c->tx_loop, &c->tx_kick_fd, &c->tx_kick_watch);
 	kick_del(&be->loop, &c->kick_fd, &c->kick_watch);
 }
 
+/*
+ * Called on be->loop's thread. The receive side's watches change here;
+ * with a tx loop, the transmit side's change on that loop's thread: a copy
+ * of the new tx fd waits in tx_copy_next and the tx kick makes on_tx_kick
+ * swap it in.
+ */
 int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd)
 {
-	int ret;
+	struct netbe_core_state *c = be->core;
+	int ret, copy = -1;
 
-	pthread_mutex_lock(&be->core->lock);
-	fd_watches_del(be);
+	pthread_mutex_lock(&c->lock);
+	rx_side_del(be);
 	be->rx_fd = rx_fd;
 	be->tx_fd = tx_fd;
-	ret = fd_watches_add(be);
-	pthread_mutex_unlock(&be->core->lock);
+	ret = rx_side_add(be);
+	if (c->split) {
+		copy = tx_fd_copy(be);
+		if (copy < -1 && !ret)
+			ret = copy;
+		close_fd(&c->tx_copy_next);
+		c->tx_copy_next = copy < 0 ? -1 : copy;
+		c->tx_copy_due = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (c->split)
+		kick_flag(be, &c->tx_swap_due, c->tx_kick_fd);
 	return ret;
 }
 
@@ -488,6 +601,7 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 	pthread_mutex_init(&be->core->lock, NULL);
 	pthread_mutex_init(&be->core->tx_lock, NULL);
 	be->core->kick_fd = be->core->tx_kick_fd = -1;
+	be->core->tx_copy = be->core->tx_copy_next = -1;
 	be->ops = b;
 	be->loop = *loop;
 	config_copy(be, cfg);

@@ -15,7 +15,9 @@
  * The same run without the flag (one loop, a tx_loop field that must not
  * be read) puts every callback on the one loop's thread. pair ends wake
  * their senders with netbe_tx_kick(); unix dgram ends (a receiver queue of
- * ten datagrams) through a tx fd the tx loop watches.
+ * ten datagrams) through a tx fd the tx loop watches. unix stream ends get
+ * their fds while the loops run (the listener accepts; netbe_set_fds()),
+ * and once more after the connecting end is closed and opened again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -280,67 +282,171 @@ static void stop_loops(struct loop_thread *lt, unsigned n)
 		}
 }
 
-/*
- * Run @frames each way between ends opened from @spec_a and @spec_b.
- * @split: A on loop 1 with tx loop 2, B on loop 2 with tx loop 1 (else
- * both on loop 1 without the flag).
- */
-static void run_both_ways(const char *spec_a, const char *spec_b,
-			  uint32_t frames, bool split)
+/* The loops and ends of one run. */
+struct rig {
+	struct loop_thread lt[2];
+	bool split;
+};
+
+static struct end end_a, end_b;
+
+/* Wait until both ends' links are up (a stream listener accepted).
+ * Return: true if they are. */
+static bool wait_links(struct end *a, struct end *b)
 {
-	static struct end a, b;
-	struct loop_thread lt[2] = { { .no = 1 }, { .no = 2 } };
-	pthread_t sa, sb;
-	bool sa_up = false, sb_up = false;
+	uint64_t deadline = harness_now_ms() + DEADLINE_MS;
+
+	while (harness_now_ms() < deadline &&
+	       (netbe_link_is_up(a->be) != 1 || netbe_link_is_up(b->be) != 1))
+		usleep(2000);
+	return netbe_link_is_up(a->be) == 1 && netbe_link_is_up(b->be) == 1;
+}
+
+/* Wait until @e's link is down (its stream peer left).
+ * Return: true if it is. */
+static bool wait_link_down(struct end *e)
+{
+	uint64_t deadline = harness_now_ms() + DEADLINE_MS;
+
+	while (harness_now_ms() < deadline && netbe_link_is_up(e->be) != 0)
+		usleep(2000);
+	return netbe_link_is_up(e->be) == 0;
+}
+
+/* Open end @e ('A': loop 1, tx loop 2; 'B': the other way round; both on
+ * loop 1 without split) from @spec with fresh counters, and enable its
+ * rx. Return: 0 or -errno. */
+static int rig_open_end(struct rig *r, struct end *e, char tag, const char *spec,
+			uint32_t frames)
+{
+	int main_no = tag == 'A' || !r->split ? 1 : 2;
+	int tx_no = !r->split ? 1 : 3 - main_no;
+	int ret;
+
+	end_init(e, tag, main_no, tx_no, frames);
+	ret = end_open(e, spec, &r->lt[main_no - 1],
+		       r->split ? &r->lt[tx_no - 1] : NULL);
+	if (!ret)
+		netbe_rx_enable(e->be);
+	return ret;
+}
+
+/* Start the loop threads (one without split). Return: 0 or -1. */
+static int rig_start(struct rig *r)
+{
 	unsigned i;
 
-	end_init(&a, 'A', 1, split ? 2 : 1, frames);
-	end_init(&b, 'B', split ? 2 : 1, 1, frames);
-	for (i = 0; i < 2; i++)
-		if (netbe_epoll_new(&lt[i].ep)) {
-			CHECK(0);
-			goto out;
-		}
-	if (end_open(&a, spec_a, &lt[0], split ? &lt[1] : NULL) ||
-	    end_open(&b, spec_b, split ? &lt[1] : &lt[0], split ? &lt[0] : NULL)) {
-		CHECK(0);
-		goto out;
+	for (i = 0; i < (r->split ? 2u : 1u); i++) {
+		r->lt[i].started = !pthread_create(&r->lt[i].thread, NULL, run_loop,
+						   &r->lt[i]);
+		if (!r->lt[i].started)
+			return -1;
 	}
-	netbe_rx_enable(a.be);
-	netbe_rx_enable(b.be);
-	for (i = 0; i < (split ? 2u : 1u); i++) {
-		lt[i].started = !pthread_create(&lt[i].thread, NULL, run_loop, &lt[i]);
-		CHECK(lt[i].started);
-	}
-	sa_up = !pthread_create(&sa, NULL, send_all, &a);
-	sb_up = !pthread_create(&sb, NULL, send_all, &b);
+	return 0;
+}
+
+/* Zero what the ends counted, for another exchange. */
+static void end_reset(struct end *e)
+{
+	e->sent = e->eagain = e->out_of_order = 0;
+	e->error = 0;
+	e->lost_wakeup = false;
+	__atomic_store_n(&e->received, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->tx_cbs, 0, __ATOMIC_RELAXED);
+}
+
+/* Both senders send their frames; wait until everything arrived and
+ * check it. */
+static void exchange(struct end *a, struct end *b)
+{
+	pthread_t sa, sb;
+	bool sa_up, sb_up;
+
+	CHECK(wait_links(a, b));
+	sa_up = !pthread_create(&sa, NULL, send_all, a);
+	sb_up = !pthread_create(&sb, NULL, send_all, b);
 	CHECK(sa_up && sb_up);
 	if (sa_up)
 		pthread_join(sa, NULL);
 	if (sb_up)
 		pthread_join(sb, NULL);
-	wait_received(&a, &b);
-	stop_loops(lt, 2);
-	check_end(&a, &b);
-	check_end(&b, &a);
-out:
-	stop_loops(lt, 2);
-	end_fini(&a);
-	end_fini(&b);
+	wait_received(a, b);
+	check_end(a, b);
+	check_end(b, a);
+}
+
+/* Stop the loops and close everything. */
+static void rig_close(struct rig *r)
+{
+	unsigned i;
+
+	stop_loops(r->lt, 2);
+	end_fini(&end_a);
+	end_fini(&end_b);
 	for (i = 0; i < 2; i++)
-		netbe_epoll_free(lt[i].ep);
+		netbe_epoll_free(r->lt[i].ep);
+}
+
+/* Make the loops of a run. Return: 0 or -errno. */
+static int rig_init(struct rig *r, bool split)
+{
+	memset(r, 0, sizeof(*r));
+	r->split = split;
+	r->lt[0].no = 1;
+	r->lt[1].no = 2;
+	end_init(&end_a, 'A', 1, 1, 0);
+	end_init(&end_b, 'B', 1, 1, 0);
+	if (netbe_epoll_new(&r->lt[0].ep) || netbe_epoll_new(&r->lt[1].ep))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Run @frames each way between ends opened from @spec_a and @spec_b.
+ * @split: A on loop 1 with tx loop 2, B on loop 2 with tx loop 1 (else
+ * both on loop 1 without the flag). @reopen: then close B, open it again
+ * and run once more.
+ */
+static void run_both_ways(const char *spec_a, const char *spec_b,
+			  uint32_t frames, bool split, bool reopen)
+{
+	struct rig r;
+
+	if (rig_init(&r, split) || rig_open_end(&r, &end_a, 'A', spec_a, frames) ||
+	    rig_open_end(&r, &end_b, 'B', spec_b, frames) || rig_start(&r)) {
+		CHECK(0);
+		goto out;
+	}
+	exchange(&end_a, &end_b);
+	if (!reopen)
+		goto out;
+	stop_loops(r.lt, 2);    /* no callback of B may be running */
+	end_fini(&end_b);
+	end_reset(&end_a);
+	if (rig_start(&r)) {
+		CHECK(0);
+		goto out;
+	}
+	CHECK(wait_link_down(&end_a));  /* a listener takes one peer at a time */
+	if (rig_open_end(&r, &end_b, 'B', spec_b, frames)) {
+		CHECK(0);
+		goto out;
+	}
+	exchange(&end_a, &end_b);
+out:
+	rig_close(&r);
 }
 
 /* pair ends on two loops: the senders are woken by netbe_tx_kick(). */
 static void test_pair_two_loops(void)
 {
-	run_both_ways("pair:txloop,depth=4", "pair:txloop,depth=4", 50000, true);
+	run_both_ways("pair:txloop,depth=4", "pair:txloop,depth=4", 50000, true, false);
 }
 
 /* Without the flag: one loop runs everything, tx_loop is not read. */
 static void test_pair_one_loop(void)
 {
-	run_both_ways("pair:oneloop,depth=4", "pair:oneloop,depth=4", 20000, false);
+	run_both_ways("pair:oneloop,depth=4", "pair:oneloop,depth=4", 20000, false, false);
 }
 
 /* unix dgram ends on two loops: the tx loop watches the tx fd. */
@@ -355,7 +461,25 @@ static void test_dgram_two_loops(void)
 	}
 	snprintf(spec_a, sizeof(spec_a), "dgram:local=%s/a,remote=%s/b", dir, dir);
 	snprintf(spec_b, sizeof(spec_b), "dgram:local=%s/b,remote=%s/a", dir, dir);
-	run_both_ways(spec_a, spec_b, 20000, true);
+	run_both_ways(spec_a, spec_b, 20000, true, false);
+	rmdir(dir);
+}
+
+/* unix stream ends on two loops: the listener gets its fds from the loop
+ * (accept), and new ones when the other end comes back. */
+static void test_stream_two_loops(void)
+{
+	char dir[64], spec_a[160], spec_b[160];
+
+	snprintf(dir, sizeof(dir), "/tmp/nbtest-txloop-s%d", (int)getpid());
+	if (mkdir(dir, 0700)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(spec_a, sizeof(spec_a), "stream:listen=%s/s", dir);
+	snprintf(spec_b, sizeof(spec_b), "stream:connect=%s/s", dir);
+	run_both_ways(spec_a, spec_b, 200000, true, true);
+	unlink(spec_a + strlen("stream:listen="));
 	rmdir(dir);
 }
 
@@ -402,5 +526,6 @@ int main(void)
 	RUN(test_pair_one_loop);
 	RUN(test_pair_two_loops);
 	RUN(test_dgram_two_loops);
+	RUN(test_stream_two_loops);
 	return harness_done();
 }
