@@ -288,6 +288,8 @@ static void on_kick(void *opaque, int fd, unsigned revents)
 		rx_ready(be);   /* with rx disabled, netbe_rx_enable() kicks */
 }
 
+/* The watch on rx_fd (be->loop): frames, and without a tx loop the tx
+ * events of a shared fd. */
 static void on_rx_fd(void *opaque, int fd, unsigned revents)
 {
 	struct netbe *be = opaque;
@@ -300,6 +302,7 @@ static void on_rx_fd(void *opaque, int fd, unsigned revents)
 		rx_ready(be);
 }
 
+/* The watch on the tx fd (the tx loop): the backend takes frames again. */
 static void on_tx_fd(void *opaque, int fd, unsigned revents)
 {
 	(void)fd;
@@ -494,6 +497,7 @@ static int watches_add(struct netbe *be)
 	return ret;
 }
 
+/* Undo watches_add(): stop every watch and close core's fds. */
 static void watches_del(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;

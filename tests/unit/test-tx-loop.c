@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -205,6 +206,7 @@ static void *run_loop(void *arg)
 	return NULL;
 }
 
+/* Set up end @e with fresh counters; its handle is opened later. */
 static void end_init(struct end *e, char tag, int rx_loop, int tx_loop,
 		     uint32_t frames)
 {
@@ -217,12 +219,17 @@ static void end_init(struct end *e, char tag, int rx_loop, int tx_loop,
 	pthread_cond_init(&e->cv, NULL);
 }
 
+/* Close @e's handle and release its lock and condition, if end_init()
+ * set them up. */
 static void end_fini(struct end *e)
 {
+	if (!e->tag)
+		return;
 	netbe_close(e->be);
 	e->be = NULL;
 	pthread_cond_destroy(&e->cv);
 	pthread_mutex_destroy(&e->mu);
+	e->tag = 0;
 }
 
 /* Open @e from @spec with loop @loop and, when @tx non-NULL, tx loop @tx.
@@ -270,6 +277,7 @@ static void check_end(const struct end *e, const struct end *peer)
 	CHECK(e->tx_cbs > 0);
 }
 
+/* Stop the running loop threads of @lt[0..n) and wait for them. */
 static void stop_loops(struct loop_thread *lt, unsigned n)
 {
 	unsigned i;
@@ -394,8 +402,8 @@ static int rig_init(struct rig *r, bool split)
 	r->split = split;
 	r->lt[0].no = 1;
 	r->lt[1].no = 2;
-	end_init(&end_a, 'A', 1, 1, 0);
-	end_init(&end_b, 'B', 1, 1, 0);
+	memset(&end_a, 0, offsetof(struct end, buf));
+	memset(&end_b, 0, offsetof(struct end, buf));
 	if (netbe_epoll_new(&r->lt[0].ep) || netbe_epoll_new(&r->lt[1].ep))
 		return -ENOMEM;
 	return 0;
