@@ -18,6 +18,21 @@
  * ten datagrams) through a tx fd the tx loop watches. unix stream ends get
  * their fds while the loops run (the listener accepts; netbe_set_fds()),
  * and once more after the connecting end is closed and opened again.
+ *
+ * Rate limits and fault injection arm their wake-ups through the loop of
+ * their direction: a tx limit (tx_ops=) makes a sender wait for tokens and
+ * its tx_cb must come on the tx loop's thread; a tx delay (tx_delay=)
+ * releases frames from a timer on the tx loop, no frame before its delay
+ * (each carries its send time), and with a receiver held back by rx_ops=
+ * the release blocks and tx_cb must again come on the tx loop's thread;
+ * an rx limit and an rx delay call rx_cb from the main loop's thread.
+ * Every frame must arrive, in order, in all of them. The senders of the
+ * delay runs are paced so the delay queue (NETBE_FAULT_QUEUE_FRAMES) does
+ * not overflow. Times are printed, never asserted beyond the delay's
+ * lower bound.
+ * In those runs each loop is wrapped in an adapter that counts the calls
+ * made from another thread than the loop's own (a sender's, or the other
+ * loop's; the test's main thread opens and closes): there must be none.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +42,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -39,8 +55,10 @@
 #define DEADLINE_MS 60000
 #define WAKEUP_WAIT_MS 20000
 
-/* Which loop thread this is: 1 or 2; 0 on other threads. */
+/* Which loop thread this is: 1 or 2; SENDER on a sender thread; 0 on the
+ * test's main thread (which opens and closes handles). */
 static __thread int loop_no;
+#define SENDER (-1)
 
 /* One end: its handle, its sender thread and what its callbacks saw. */
 struct end {
@@ -64,19 +82,124 @@ struct end {
 	unsigned tx_cbs;               /* atomic */
 	uint32_t received;             /* atomic: frames in order so far */
 	uint32_t out_of_order;
+	uint32_t early;                /* arrived before the run's min_delay_ns */
+	uint64_t max_lat_ns;           /* the longest send-to-rx_cb time */
 	uint8_t buf[RX_BURST][BUF_LEN];
 };
+
+/* What a run adds to the plain exchange (zero: nothing). */
+struct run_opts {
+	unsigned pace_us;              /* senders sleep this long per burst */
+	uint64_t min_delay_ns;         /* no frame may arrive sooner */
+	bool may_not_wait;             /* -EAGAIN and tx_cb are not certain */
+	bool check_adapter;            /* count adapter calls off their thread */
+	void (*check_stats)(const struct netbe_stats *st, uint32_t frames);
+};
+
+static struct run_opts ropt;
 
 struct loop_thread {
 	struct netbe_epoll *ep;
 	int no;
 	pthread_t thread;
 	bool started;
+	/* the loop as the handles get it: the epoll loop, or the checked
+	 * wrapper of it (checked.loop points at this struct) */
+	struct netbe_loop checked;
+	unsigned wrong_thread;         /* atomic: adapter calls off its thread */
 };
 
-/* Fill @f with a broadcast frame of ethertype 0x88b5 carrying @tag, @seq. */
+/* Count an adapter call on @lt's loop that is not on its thread. Return:
+ * the epoll loop's adapter, which does the call. */
+static const struct netbe_loop *checked(void *loop)
+{
+	struct loop_thread *lt = loop;
+
+	if (loop_no != lt->no && loop_no != 0)
+		__atomic_fetch_add(&lt->wrong_thread, 1, __ATOMIC_RELAXED);
+	return netbe_epoll_loop(lt->ep);
+}
+
+/* The checked adapter's watch_add. Return: the epoll loop's result. */
+static int ck_watch_add(void *loop, int fd, netbe_watch_fn fn, void *opaque,
+			void **handle)
+{
+	const struct netbe_loop *l = checked(loop);
+
+	return l->ops->watch_add(l->loop, fd, fn, opaque, handle);
+}
+
+/* The checked adapter's watch_mod. Return: the epoll loop's result. */
+static int ck_watch_mod(void *loop, void *handle, unsigned events)
+{
+	const struct netbe_loop *l = checked(loop);
+
+	return l->ops->watch_mod(l->loop, handle, events);
+}
+
+/* The checked adapter's watch_del. */
+static void ck_watch_del(void *loop, void *handle)
+{
+	const struct netbe_loop *l = checked(loop);
+
+	l->ops->watch_del(l->loop, handle);
+}
+
+/* The checked adapter's timer_add. Return: the epoll loop's result. */
+static int ck_timer_add(void *loop, netbe_timer_fn fn, void *opaque, void **handle)
+{
+	const struct netbe_loop *l = checked(loop);
+
+	return l->ops->timer_add(l->loop, fn, opaque, handle);
+}
+
+/* The checked adapter's timer_mod. Return: the epoll loop's result. */
+static int ck_timer_mod(void *loop, void *handle, uint64_t delay_ns,
+			uint64_t period_ns)
+{
+	const struct netbe_loop *l = checked(loop);
+
+	return l->ops->timer_mod(l->loop, handle, delay_ns, period_ns);
+}
+
+/* The checked adapter's timer_del. */
+static void ck_timer_del(void *loop, void *handle)
+{
+	const struct netbe_loop *l = checked(loop);
+
+	l->ops->timer_del(l->loop, handle);
+}
+
+static const struct netbe_loop_ops checked_ops = {
+	ck_watch_add, ck_watch_mod, ck_watch_del,
+	ck_timer_add, ck_timer_mod, ck_timer_del,
+};
+
+/* The loop adapter the handles of @lt get: the checked wrapper when the
+ * run asks for it. Return: that adapter. */
+static const struct netbe_loop *loop_of(struct loop_thread *lt)
+{
+	if (!ropt.check_adapter)
+		return netbe_epoll_loop(lt->ep);
+	lt->checked = (struct netbe_loop){ &checked_ops, lt };
+	return &lt->checked;
+}
+
+/* Return: CLOCK_MONOTONIC now, in nanoseconds. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Fill @f with a broadcast frame of ethertype 0x88b5 carrying @tag, @seq
+ * and the time it is sent. */
 static void make_frame(uint8_t *f, char tag, uint32_t seq)
 {
+	uint64_t t = now_ns();
+
 	memset(f, 0, FRAME_LEN);
 	memset(f, 0xff, 6);
 	f[6] = 0x02;
@@ -84,6 +207,20 @@ static void make_frame(uint8_t *f, char tag, uint32_t seq)
 	f[12] = 0x88;
 	f[13] = 0xb5;
 	memcpy(f + 14, &seq, sizeof(seq));
+	memcpy(f + 18, &t, sizeof(t));
+}
+
+/* Note how long frame @f took from its sender to @e's rx_cb. */
+static void note_latency(struct end *e, const uint8_t *f, uint64_t now)
+{
+	uint64_t sent, lat;
+
+	memcpy(&sent, f + 18, sizeof(sent));
+	lat = now > sent ? now - sent : 0;
+	if (lat < ropt.min_delay_ns)
+		e->early++;
+	if (lat > e->max_lat_ns)
+		e->max_lat_ns = lat;
 }
 
 /* rx_cb: drain the end, checking where we run and the order. */
@@ -106,6 +243,7 @@ static void on_rx(struct netbe *be, void *opaque)
 		for (i = 0; i < n; i++) {
 			uint32_t seq;
 
+			note_latency(e, e->buf[i], now_ns());
 			memcpy(&seq, e->buf[i] + 14, sizeof(seq));
 			if (seq != next || e->buf[i][11] == (uint8_t)e->tag)
 				e->out_of_order++;
@@ -164,6 +302,7 @@ static void *send_all(void *arg)
 	struct netbe_frame f[SEND_BURST];
 	unsigned burst = 1;
 
+	loop_no = SENDER;
 	while (e->sent < e->frames) {
 		unsigned n = burst < e->frames - e->sent ? burst : e->frames - e->sent, i, gen;
 		int ret;
@@ -191,6 +330,8 @@ static void *send_all(void *arg)
 		}
 		e->sent += (uint32_t)ret;
 		burst = burst % SEND_BURST + 1;
+		if (ropt.pace_us)
+			usleep(ropt.pace_us);
 	}
 	return NULL;
 }
@@ -241,9 +382,9 @@ static int end_open(struct end *e, const char *spec, struct loop_thread *loop,
 	struct netbe_config cfg = {
 		.rx_cb = on_rx, .tx_cb = on_tx, .opaque = e,
 		.flags = tx ? NETBE_CFG_TX_LOOP : 0,
-		.tx_loop = tx ? netbe_epoll_loop(tx->ep) : &never_read,
+		.tx_loop = tx ? loop_of(tx) : &never_read,
 	};
-	int ret = netbe_open(&e->be, spec, &cfg, netbe_epoll_loop(loop->ep));
+	int ret = netbe_open(&e->be, spec, &cfg, loop_of(loop));
 
 	if (ret)
 		printf("# netbe_open(%s): %s\n", spec, netbe_last_error());
@@ -264,8 +405,11 @@ static void wait_received(struct end *a, struct end *b)
 /* Check what the run of @e (sender into @e's handle) and its peer saw. */
 static void check_end(const struct end *e, const struct end *peer)
 {
-	printf("# %c: sent %u, -EAGAIN %u, tx_cb %u, received %u\n", e->tag,
-	       e->sent, e->eagain, e->tx_cbs, e->received);
+	struct netbe_stats st;
+
+	printf("# %c: sent %u, -EAGAIN %u, tx_cb %u, received %u, the longest on the way %.1f ms\n",
+	       e->tag, e->sent, e->eagain, e->tx_cbs, peer->received,
+	       (double)peer->max_lat_ns / 1e6);
 	CHECK_EQ(e->error, 0);
 	CHECK(!e->lost_wakeup);
 	CHECK_EQ(e->sent, e->frames);
@@ -273,8 +417,13 @@ static void check_end(const struct end *e, const struct end *peer)
 	CHECK_EQ(peer->out_of_order, 0);
 	CHECK_EQ(e->rx_wrong_thread, 0);
 	CHECK_EQ(e->tx_wrong_thread, 0);
-	CHECK(e->eagain > 0);       /* the depth makes senders wait */
-	CHECK(e->tx_cbs > 0);
+	CHECK_EQ(peer->early, 0);
+	if (!ropt.may_not_wait) {
+		CHECK(e->eagain > 0);       /* the depth makes senders wait */
+		CHECK(e->tx_cbs > 0);
+	}
+	if (ropt.check_stats && !netbe_get_stats(e->be, &st))
+		ropt.check_stats(&st, e->frames);
 }
 
 /* Stop the running loop threads of @lt[0..n) and wait for them. */
@@ -356,7 +505,8 @@ static int rig_start(struct rig *r)
 /* Zero what the ends counted, for another exchange. */
 static void end_reset(struct end *e)
 {
-	e->sent = e->eagain = e->out_of_order = 0;
+	e->sent = e->eagain = e->out_of_order = e->early = 0;
+	e->max_lat_ns = 0;
 	e->error = 0;
 	e->lost_wakeup = false;
 	__atomic_store_n(&e->received, 0, __ATOMIC_RELAXED);
@@ -388,6 +538,8 @@ static void rig_close(struct rig *r)
 {
 	unsigned i;
 
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(__atomic_load_n(&r->lt[i].wrong_thread, __ATOMIC_RELAXED), 0);
 	stop_loops(r->lt, 2);
 	end_fini(&end_a);
 	end_fini(&end_b);
@@ -491,6 +643,91 @@ static void test_stream_two_loops(void)
 	rmdir(dir);
 }
 
+/* A tx limit held the sender back. */
+static void tx_throttled(const struct netbe_stats *st, uint32_t frames)
+{
+	(void)frames;
+	CHECK(st->tx_throttled > 0);
+	CHECK_EQ(st->drops[NETBE_DROP_TX_FAULT_OVERFLOW], 0);
+}
+
+/* A tx rate limit on both ends (tokens for a tenth of the frames at
+ * first): each sender waits for tokens, and the tx loop's throttle timer
+ * calls its tx_cb. */
+static void test_tx_limit_two_loops(void)
+{
+	ropt = (struct run_opts){ .check_adapter = true, .check_stats = tx_throttled };
+	run_both_ways("pair:txrl,depth=256,tx_ops=300/20", "pair:txrl,depth=256,tx_ops=300/20",
+		      3000, true, false);
+	ropt = (struct run_opts){ 0 };
+}
+
+/* The peer's rx limit held the receive back (the stats are the sender's
+ * end: its own rx was limited too). */
+static void rx_throttled(const struct netbe_stats *st, uint32_t frames)
+{
+	(void)frames;
+	CHECK(st->rx_throttled > 0);
+}
+
+/* An rx rate limit on both ends: the main loop's throttle timer calls
+ * rx_cb; the senders wait for the pair queue as before. */
+static void test_rx_limit_two_loops(void)
+{
+	ropt = (struct run_opts){ .check_adapter = true, .check_stats = rx_throttled };
+	run_both_ways("pair:rxrl,depth=8,rx_ops=300/20", "pair:rxrl,depth=8,rx_ops=300/20",
+		      3000, true, false);
+	ropt = (struct run_opts){ 0 };
+}
+
+/* Every frame of the sender went through the tx delay. */
+static void tx_delayed(const struct netbe_stats *st, uint32_t frames)
+{
+	CHECK_EQ(st->tx_fault_delayed, frames);
+	CHECK_EQ(st->drops[NETBE_DROP_TX_FAULT_OVERFLOW], 0);
+}
+
+/* A 20 ms tx delay on both ends: the tx loop's fault timer releases the
+ * frames, none before its time. */
+static void test_tx_delay_two_loops(void)
+{
+	ropt = (struct run_opts){ .check_adapter = true, .pace_us = 1000, .min_delay_ns = 20000000,
+				  .may_not_wait = true, .check_stats = tx_delayed };
+	run_both_ways("pair:txd,depth=256,tx_delay=20", "pair:txd,depth=256,tx_delay=20",
+		      1000, true, false);
+	ropt = (struct run_opts){ 0 };
+}
+
+/* A 20 ms tx delay into a receiver held back by its rx limit: the release
+ * from the fault timer finds the pair full, the sender gets -EAGAIN and
+ * its tx_cb comes from the tx loop when the receiver drained. */
+static void test_tx_delay_blocked_two_loops(void)
+{
+	ropt = (struct run_opts){ .check_adapter = true, .pace_us = 1000, .min_delay_ns = 20000000,
+				  .check_stats = tx_delayed };
+	run_both_ways("pair:txdb,depth=4,tx_delay=20,rx_ops=20/20",
+		      "pair:txdb,depth=4,tx_delay=20,rx_ops=20/20", 1000, true, false);
+	ropt = (struct run_opts){ 0 };
+}
+
+/* Every frame to the receiver went through its rx delay. */
+static void rx_delayed(const struct netbe_stats *st, uint32_t frames)
+{
+	CHECK_EQ(st->rx_fault_delayed, frames);
+	CHECK_EQ(st->drops[NETBE_DROP_RX_FAULT_OVERFLOW], 0);
+}
+
+/* A 20 ms rx delay on both ends: the main loop's fault timer calls
+ * rx_cb, no frame before its time. */
+static void test_rx_delay_two_loops(void)
+{
+	ropt = (struct run_opts){ .check_adapter = true, .pace_us = 1000, .min_delay_ns = 20000000,
+				  .may_not_wait = true, .check_stats = rx_delayed };
+	run_both_ways("pair:rxd,depth=256,rx_delay=20", "pair:rxd,depth=256,rx_delay=20",
+		      1000, true, false);
+	ropt = (struct run_opts){ 0 };
+}
+
 /* Open "pair:badcfg" with @cfg. Return: netbe_open()'s result. */
 static int open_with(const struct netbe_config *cfg, struct netbe_epoll *ep)
 {
@@ -535,5 +772,10 @@ int main(void)
 	RUN(test_pair_two_loops);
 	RUN(test_dgram_two_loops);
 	RUN(test_stream_two_loops);
+	RUN(test_tx_limit_two_loops);
+	RUN(test_rx_limit_two_loops);
+	RUN(test_tx_delay_two_loops);
+	RUN(test_tx_delay_blocked_two_loops);
+	RUN(test_rx_delay_two_loops);
 	return harness_done();
 }
