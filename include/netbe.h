@@ -244,7 +244,9 @@ typedef void (*netbe_link_fn)(struct netbe *be, int up, void *opaque);
  * link_cb and the backend's own watches and timers. cfg->tx_loop watches
  * the transmit side: tx_fd while a send waits after -EAGAIN (the same fd
  * as rx_fd for a tap: it is then watched by both loops, each for its own
- * events) and a second kick eventfd; it runs tx_cb. So rx_cb always runs
+ * events), a second kick eventfd, and the transmit direction's rate
+ * limit and fault delay timers; it runs tx_cb. The receive direction's
+ * timers stay on the main loop. So rx_cb always runs
  * on the main loop's thread and tx_cb on the tx loop's thread, and a
  * frontend that sends only from the tx loop's thread (from tx_cb, or from
  * callbacks of other handles on that loop) has each direction on one
