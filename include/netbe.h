@@ -213,7 +213,8 @@ typedef struct netbe net_backend_t;   /* bhyve spelling */
 
 /* Called from the loop when frames may be pending (not after rx_disable). */
 typedef void (*netbe_rx_fn)(struct netbe *be, void *opaque);
-/* Called from the loop when a send that returned -EAGAIN may now succeed. */
+/* Called from the loop when a send that returned -EAGAIN may now succeed
+ * (from the tx loop with NETBE_CFG_TX_LOOP). */
 typedef void (*netbe_tx_fn)(struct netbe *be, void *opaque);
 
 /* Called from the loop when the link goes up or down (a stream peer
@@ -234,12 +235,46 @@ typedef void (*netbe_link_fn)(struct netbe *be, int up, void *opaque);
  */
 #define NETBE_CFG_RX_INLINE (1u << 0)
 
+/*
+ * NETBE_CFG_TX_LOOP - the handle's transmit side has its own loop,
+ * cfg->tx_loop, so that the sending thread and the receiving thread can
+ * each run a loop (`netbe patch --threads 2`: one thread per direction).
+ * The loop passed to netbe_open() (the main loop) then watches the
+ * receive side: rx_fd for input and the receive kick, and it runs rx_cb,
+ * link_cb and the backend's own watches and timers. cfg->tx_loop watches
+ * the transmit side: tx_fd while a send waits after -EAGAIN (the same fd
+ * as rx_fd for a tap: it is then watched by both loops, each for its own
+ * events), a second kick eventfd, and the transmit direction's rate
+ * limit and fault delay timers; it runs tx_cb. The receive direction's
+ * timers stay on the main loop. So rx_cb always runs
+ * on the main loop's thread and tx_cb on the tx loop's thread, and a
+ * frontend that sends only from the tx loop's thread (from tx_cb, or from
+ * callbacks of other handles on that loop) has each direction on one
+ * thread. A send that gets -EAGAIN on another thread arms the wait
+ * through the kick, and a backend replacing its fds (stream: a peer
+ * connected or left) hands the new tx fd over the same way, so each
+ * loop's adapter is called only from its own thread (and from
+ * netbe_open() and netbe_close()). The handle then holds one more fd, a
+ * duplicate of the tx fd, while it has one.
+ * The two loops may be the same loop. Excludes NETBE_CFG_RX_INLINE, which
+ * runs rx_cb on the sending thread. Without this flag the handle has one
+ * loop and one kick eventfd, and cfg->tx_loop is not read.
+ */
+#define NETBE_CFG_TX_LOOP (1u << 1)
+
+/*
+ * The struct grows only at its end, and fields after flags are read only
+ * when a flag says so: a program built against the shorter struct never
+ * sets those flags, so its struct is never read past flags.
+ */
 struct netbe_config {
 	netbe_rx_fn rx_cb;        /* may be NULL: poll with netbe_recv() */
 	netbe_tx_fn tx_cb;        /* may be NULL */
 	void *opaque;             /* passed to every callback */
 	netbe_link_fn link_cb;    /* may be NULL */
 	unsigned flags;           /* NETBE_CFG_*; 0 for the defaults */
+	/* with NETBE_CFG_TX_LOOP: the loop of the transmit side (above) */
+	const struct netbe_loop *tx_loop;
 };
 
 /**
@@ -248,13 +283,15 @@ struct netbe_config {
  * @spec: "TYPE[:NAME][,key=value...]" (see doc/spec.md), or a bhyve form
  *        ("tap0", "vmnet0", "valeX:Y")
  * @cfg: callbacks; NULL means none
- * @loop: the caller's loop adapter; required
+ * @loop: the caller's loop adapter; required (the main loop; see
+ *        NETBE_CFG_TX_LOOP for a second one)
  *
  * The handle starts with receive callbacks disabled (call netbe_rx_enable())
  * and with no features negotiated and no virtio-net header (call
  * netbe_set_cap() to change that).
  * Return: 0, or -EINVAL for a bad spec (message names the type or key and
- * lists the accepted ones) or unknown @cfg flags, or another negative
+ * lists the accepted ones), unknown @cfg flags, NETBE_CFG_TX_LOOP without
+ * a complete cfg->tx_loop or with NETBE_CFG_RX_INLINE, or another negative
  * errno from the backend.
  */
 NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
@@ -269,6 +306,7 @@ NETBE_EXPORT void netbe_close(struct netbe *be);
  * netbe_link_is_up() - whether frames can reach a peer now
  * Return: 1 up, 0 down (a stream backend without a connected peer), or
  * -EINVAL for NULL. Backends without a notion of link are always up.
+ * Safe from any thread.
  */
 NETBE_EXPORT int netbe_link_is_up(struct netbe *be);
 

@@ -21,6 +21,17 @@
  * send that moved frames receives one frame at a time, so each answer goes
  * back before the next frame is read: reading the next segment first makes
  * the guest's TCP run its transmit path on the forwarder's CPU.
+ *
+ * Two threads (cable_open() with a second loop): loop 1 runs A's receive
+ * side and B's transmit side (NETBE_CFG_TX_LOOP), loop 2 B's receive side
+ * and A's, so everything of direction A->B (A's rx_cb, B's tx_cb, its
+ * buffers, busy flag and flow counters) happens on loop 1's thread and
+ * everything of B->A on loop 2's. Inline receive would run one
+ * direction's rx callback on the other's thread, so it is off: a sink's
+ * answers come through its loop, and `answered` stays false. What both
+ * threads touch is atomic: the failed flag (the first failure prints, and
+ * stops both loops) and the flow counters, which cable_get_flow() may
+ * read from any thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,32 +50,47 @@ struct direction {
 	const char *src_spec, *dst_spec;
 	struct netbe_frame frames[CABLE_BURST];
 	struct iovec iov[CABLE_BURST];
-	unsigned pend_off, pend_n;   /* received but not yet sent */
+	unsigned pend_off, pend_n;   /* received but not yet sent; pend_n
+				      * written with atomic stores */
 	unsigned sized;              /* iov[0..sized) hold a frame's length */
 	unsigned burst;              /* frames per receive: 1 or CABLE_BURST */
 	bool answered;               /* the sink answered inline during a send */
 	bool busy;                   /* inside pump() or on_tx()'s flush */
-	struct cable_flow flow;
+	struct cable_flow flow;      /* written by the direction's thread with
+				      * atomic stores: read from anywhere */
 };
 
 struct cable {
-	struct netbe_epoll *ep;
+	struct netbe_epoll *ep;      /* A's receive side (and B's transmit
+				      * side when ep_b is set) */
+	struct netbe_epoll *ep_b;    /* NULL, or B's receive side and A's
+				      * transmit side */
 	struct netbe *a, *b;
 	const char *spec_a, *spec_b;
 	struct direction ab, ba;
 	uint64_t features_a, features_b;   /* negotiated */
-	bool failed;
+	bool failed;                 /* atomic */
 };
 
-/* Stop the loop because a backend failed. */
+/* Add @n to counter @ctr that only the calling thread writes: an atomic
+ * store, so readers on other threads see whole values, without a locked
+ * instruction. */
+static void count_add(uint64_t *ctr, uint64_t n)
+{
+	__atomic_store_n(ctr, __atomic_load_n(ctr, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+/* Stop the loops because a backend failed; the first failure says why. */
 static void cable_fail(struct cable *c, const char *spec, const char *what,
 		       int err)
 {
-	if (!c->failed)
+	if (!__atomic_exchange_n(&c->failed, true, __ATOMIC_ACQ_REL))
 		fprintf(stderr, "patch: %s: %s failed: %s (%s)\n", spec, what,
 			strerror(-err), netbe_last_error());
-	c->failed = true;
 	netbe_epoll_stop(c->ep);
+	if (c->ep_b)
+		netbe_epoll_stop(c->ep_b);
 }
 
 /* Send the pending frames of @d; a send that moved frames decides how
@@ -83,7 +109,7 @@ static bool flush(struct direction *d)
 			return false;
 		}
 		d->pend_off += (unsigned)ret;
-		d->pend_n -= (unsigned)ret;
+		__atomic_store_n(&d->pend_n, d->pend_n - (unsigned)ret, __ATOMIC_RELAXED);
 	}
 	d->burst = d->answered ? 1 : CABLE_BURST;
 	d->answered = false;
@@ -107,8 +133,8 @@ static int receive(struct direction *d)
 	for (i = 0; i < (unsigned)n; i++)
 		d->iov[i].iov_len = (size_t)d->frames[i].result;
 	d->sized = (unsigned)n;
-	d->flow.frames += (unsigned)n;
-	d->flow.bursts++;
+	count_add(&d->flow.frames, (unsigned)n);
+	count_add(&d->flow.bursts, 1);
 	return n;
 }
 
@@ -132,7 +158,7 @@ static void pump_bursts(struct direction *d)
 		if (n == 0)
 			return;
 		d->pend_off = 0;
-		d->pend_n = (unsigned)n;
+		__atomic_store_n(&d->pend_n, (unsigned)n, __ATOMIC_RELAXED);
 		if ((unsigned)n < d->burst)
 			break;  /* the source ran dry */
 	}
@@ -169,14 +195,16 @@ static struct direction *dir_into(struct cable *c, struct netbe *dst)
 	return dst == c->a ? &c->ba : &c->ab;
 }
 
-/* @be has frames: note an inline answer, then pump them across. */
+/* @be has frames: note an inline answer (one thread only: with two, the
+ * other direction belongs to the other thread), then pump them across. */
 static void on_rx(struct netbe *be, void *opaque)
 {
-	struct direction *back = dir_into(opaque, be);
+	struct cable *c = opaque;
+	struct direction *back = dir_into(c, be);
 
-	if (back->busy)
+	if (!c->ep_b && back->busy)
 		back->answered = true;  /* called inline from back's send */
-	pump(dir_from(opaque, be));
+	pump(dir_from(c, be));
 }
 
 /* @be takes frames again: resend what it refused, then let its source
@@ -290,11 +318,32 @@ static void dir_fini(struct direction *d)
 		free(d->iov[i].iov_base);
 }
 
-int cable_open(struct cable **out, struct netbe_epoll *ep, const char *spec_a,
-	       const char *spec_b)
+/* Open both ends: on @c->ep with inline receive, or each with its
+ * receive side on its own loop and its transmit side on the other's.
+ * Return: 0 or -errno. */
+static int ends_open(struct cable *c)
 {
 	struct netbe_config cfg = { .rx_cb = on_rx, .tx_cb = on_tx,
-				    .link_cb = on_link, .flags = NETBE_CFG_RX_INLINE };
+				    .link_cb = on_link, .opaque = c,
+				    .flags = NETBE_CFG_RX_INLINE };
+	const struct netbe_loop *la = netbe_epoll_loop(c->ep), *lb = la;
+	int ret;
+
+	if (c->ep_b) {
+		lb = netbe_epoll_loop(c->ep_b);
+		cfg.flags = NETBE_CFG_TX_LOOP;
+		cfg.tx_loop = lb;
+	}
+	ret = netbe_open(&c->a, c->spec_a, &cfg, la);
+	cfg.tx_loop = la;
+	if (!ret)
+		ret = netbe_open(&c->b, c->spec_b, &cfg, lb);
+	return ret;
+}
+
+int cable_open(struct cable **out, struct netbe_epoll *ep,
+	       struct netbe_epoll *ep_b, const char *spec_a, const char *spec_b)
+{
 	struct cable *c = calloc(1, sizeof(*c));
 	int ret;
 
@@ -304,12 +353,10 @@ int cable_open(struct cable **out, struct netbe_epoll *ep, const char *spec_a,
 		return -ENOMEM;
 	}
 	c->ep = ep;
+	c->ep_b = ep_b;
 	c->spec_a = spec_a;
 	c->spec_b = spec_b;
-	cfg.opaque = c;
-	ret = netbe_open(&c->a, spec_a, &cfg, netbe_epoll_loop(ep));
-	if (!ret)
-		ret = netbe_open(&c->b, spec_b, &cfg, netbe_epoll_loop(ep));
+	ret = ends_open(c);
 	if (!ret)
 		ret = negotiate(c);
 	if (!ret && (dir_init(&c->ab, c, c->a, c->b, spec_a, spec_b) ||
@@ -333,7 +380,7 @@ void cable_start(struct cable *c)
 
 bool cable_failed(const struct cable *c)
 {
-	return c->failed;
+	return __atomic_load_n(&c->failed, __ATOMIC_ACQUIRE);
 }
 
 struct netbe *cable_end(const struct cable *c, bool b)
@@ -345,8 +392,9 @@ void cable_get_flow(const struct cable *c, bool a_to_b, struct cable_flow *f)
 {
 	const struct direction *d = a_to_b ? &c->ab : &c->ba;
 
-	*f = d->flow;
-	f->held = d->pend_n;
+	f->frames = __atomic_load_n(&d->flow.frames, __ATOMIC_RELAXED);
+	f->bursts = __atomic_load_n(&d->flow.bursts, __ATOMIC_RELAXED);
+	f->held = __atomic_load_n(&d->pend_n, __ATOMIC_RELAXED);
 }
 
 void cable_close(struct cable *c)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cable.h - two netbe handles wired back to back on one epoll loop: the
- * data path of `netbe patch`, apart from its command line so that tests
- * can drive it in-process.
+ * cable.h - two netbe handles wired back to back on one epoll loop, or on
+ * two loops run by two threads (a direction per thread): the data path of
+ * `netbe patch`, apart from its command line so that tests can drive it
+ * in-process.
  */
 #ifndef NETBE_CABLE_H
 #define NETBE_CABLE_H
@@ -27,22 +28,25 @@ struct cable_flow {
  * cable_open() - open @spec_a and @spec_b on @ep, fix the richest common
  * header and offload setting (printed as one "patch: offloads" line) and
  * allocate each direction's buffers. Traffic starts with cable_start().
+ * With @ep_b, A's receive side and B's transmit side (direction A->B) are
+ * on @ep, the rest (B->A) on @ep_b: run each loop on its own thread.
  * Return: 0, or -errno after printing what failed on stderr.
  */
-int cable_open(struct cable **out, struct netbe_epoll *ep, const char *spec_a,
-	       const char *spec_b);
+int cable_open(struct cable **out, struct netbe_epoll *ep,
+	       struct netbe_epoll *ep_b, const char *spec_a, const char *spec_b);
 
 /** cable_start() - enable receive on both ends. */
 void cable_start(struct cable *c);
 
 /** cable_failed() - Return: true once a backend failed; the cable then
- * stopped the loop and printed why. */
+ * stopped the loops and printed why. Safe from any thread. */
 bool cable_failed(const struct cable *c);
 
 /** cable_end() - Return: end A's handle (@b false) or end B's. */
 struct netbe *cable_end(const struct cable *c, bool b);
 
-/** cable_get_flow() - what moved from A to B (@a_to_b) or from B to A. */
+/** cable_get_flow() - what moved from A to B (@a_to_b) or from B to A;
+ * safe from any thread. */
 void cable_get_flow(const struct cable *c, bool a_to_b, struct cable_flow *f);
 
 /* cable_features() - the features negotiated on end A, or B when @b. */

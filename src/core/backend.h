@@ -143,7 +143,8 @@ struct netbe {
 	int tx_fd;                 /* backend: becomes ready after -EAGAIN */
 	unsigned tx_events;        /* backend: events tx_fd waits for */
 
-	bool link_down;            /* backend: set through netbe_set_link() */
+	bool link_down;            /* backend: set through netbe_set_link();
+				    * atomic (netbe_link_is_up() on any thread) */
 	bool auto_native_only;     /* backend: offload=auto offers only native
 				    * offloads (software ones cost more than
 				    * they save with this backend's setup) */

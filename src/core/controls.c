@@ -64,7 +64,7 @@ void netbe_set_link(struct netbe *be, bool up)
 {
 	bool was_up = core_link_up(be);
 
-	be->link_down = !up;
+	__atomic_store_n(&be->link_down, !up, __ATOMIC_RELAXED);  /* read anywhere */
 	link_report(be, was_up);
 }
 

@@ -71,12 +71,24 @@ struct netbe_core_state {
 	bool tx_waiting;
 	int rx_kicked;            /* atomic */
 	int tx_kicked;            /* atomic */
+	int tx_arm_due;           /* atomic: split; tx_waiting rose off the
+				   * tx loop, which must arm its watch */
 	bool rx_inline_due;       /* answers queued during an inline-rx send */
 	bool in_rx_cb;            /* atomic: the frontend's rx_cb is running */
-	int kick_fd;
+	bool split;               /* NETBE_CFG_TX_LOOP: tx side on tx_loop */
+	struct netbe_loop tx_loop;  /* split: cfg->tx_loop; else be->loop */
+	int kick_fd;              /* on be->loop; rx and, unless split, tx */
 	void *kick_watch;
-	void *rx_watch;           /* on be->rx_fd */
-	void *tx_watch;           /* on be->tx_fd when it is not rx_fd */
+	int tx_kick_fd;           /* split: tx kicks, on tx_loop; else -1 */
+	void *tx_kick_watch;
+	void *rx_watch;           /* on be->rx_fd, on be->loop */
+	void *tx_watch;           /* on tx_loop: split, on tx_copy; else on
+				   * be->tx_fd when it is not rx_fd */
+	int tx_copy;              /* split: core's dup of be->tx_fd, or -1 */
+	int tx_copy_next;         /* split: the dup netbe_set_fds() made for
+				   * the tx loop to swap in (-1: no tx fd) */
+	bool tx_copy_due;         /* split: tx_copy_next waits (lock) */
+	int tx_swap_due;          /* atomic: split; kick for tx_copy_due */
 
 	bool admin_down;          /* atomic: netbe_set_link_admin(be, 0) */
 	bool mac_set;             /* mac= given: transmit checks the source */
@@ -109,16 +121,29 @@ struct netbe_core_state {
 	struct netbe *rl_next;        /* next member of rl_group */
 	pthread_mutex_t thr_lock;     /* thr[] and the throttle counters */
 	struct throttle_dir thr[2];
-	int thr_kicked;               /* atomic: the loop must look at thr[] */
-	void *thr_timer;              /* loop thread only; NULL until needed */
+	int thr_kicked[2];            /* atomic: direction d's loop must look
+				       * at thr[d] */
+	void *thr_timer[2];           /* on direction d's loop (core_dir_loop),
+				       * its thread only; NULL until needed */
 	bool rx_paused;               /* under lock: rx watch off, throttled */
 };
+
+/** core_count() - add @n to counter @ctr of be->stats, which one thread
+ * at a time writes (the sender under tx_lock, or the receiver): a plain
+ * add done as an atomic load and store, so netbe_stats_read() on any
+ * thread reads whole values without a locked instruction here. */
+static inline void core_count(uint64_t *ctr, uint64_t n)
+{
+	__atomic_store_n(ctr, __atomic_load_n(ctr, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
 
 /** core_link_up() - the link the frontend sees: up when both the backend
  * and the operator say so. */
 static inline bool core_link_up(const struct netbe *be)
 {
-	return !be->link_down && !__atomic_load_n(&be->core->admin_down, __ATOMIC_RELAXED);
+	return !__atomic_load_n(&be->link_down, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&be->core->admin_down, __ATOMIC_RELAXED);
 }
 
 /** controls_open() - read the common key mac=. Return: 0 or -EINVAL. */
@@ -135,9 +160,10 @@ struct throttle_spec {
 	const char *group;            /* rate_group=, NULL if none */
 };
 
-/** core_throttle_kick() - have the loop look at @be's throttle state
- * (throttle_poll()). Safe from any thread. */
-void core_throttle_kick(struct netbe *be);
+/** core_throttle_kick() - have the loop of direction @d (NB_TX or NB_RX)
+ * look at @be's throttle state of that direction (throttle_poll()).
+ * Safe from any thread. */
+void core_throttle_kick(struct netbe *be, unsigned d);
 
 /**
  * throttle_parse() - read the rate limit keys of @s into @ts
@@ -185,18 +211,19 @@ void throttle_rx_charge(struct netbe *be, struct rl_shared *sh,
 #define THR_HELD(d) (1u << ((d) + 2))     /* still held back */
 
 /**
- * throttle_poll() - on the loop thread: end the throttling of the
- * directions whose tokens are back; *@wait_ns gets how long until the
- * next check is due (0 when nothing is held back).
- * Return: THR_READY and THR_HELD bits.
+ * throttle_poll() - on direction @d's loop thread: end the throttling of
+ * direction @d if its tokens are back; *@wait_ns gets how long until the
+ * next check is due (0 when it is not held back).
+ * Return: THR_READY(@d) or THR_HELD(@d), or 0.
  */
-unsigned throttle_poll(struct netbe *be, uint64_t *wait_ns);
+unsigned throttle_poll(struct netbe *be, unsigned d, uint64_t *wait_ns);
 
 /** throttle_stats() - fill the throttle counters of @st, time held back
  * so far included. */
 void throttle_stats(struct netbe *be, struct netbe_stats *st);
 
-/** core_tx_wait() - arm the wait for the backend to take frames again. */
+/** core_tx_wait() - arm the wait for the backend to take frames again,
+ * from the sending thread (with a tx loop, through its kick). */
 void core_tx_wait(struct netbe *be);
 
 /** core_tx_frame_max() - the longest frame, without the backend header,
@@ -277,9 +304,19 @@ int core_rx_burst(struct netbe *be, struct netbe_frame *frames, unsigned n);
  * (loop thread). */
 void core_rx_ready(struct netbe *be);
 
-/** core_kick() - wake the loop through the handle's kick eventfd (any
- * thread); its callback then runs faults_kick(). */
-void core_kick(struct netbe *be);
+/** core_kick() - wake the loop of direction @d (NB_TX: the tx loop with
+ * NETBE_CFG_TX_LOOP; NB_RX: be->loop) through its kick eventfd, from any
+ * thread; its callback then runs faults_kick(be, @d). */
+void core_kick(struct netbe *be, unsigned d);
+
+/** core_dir_loop() - the loop of direction @d (NB_TX or NB_RX): the tx
+ * loop for NB_TX with NETBE_CFG_TX_LOOP, else be->loop. Its adapter may be
+ * called from that loop's thread only (and in open and close). Return: it. */
+static inline const struct netbe_loop *core_dir_loop(const struct netbe *be,
+						     unsigned d)
+{
+	return d == NB_TX ? &be->core->tx_loop : &be->loop;
+}
 
 /** soft_free() - release the software offload buffers of @be. */
 void soft_free(struct netbe *be);

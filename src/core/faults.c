@@ -33,10 +33,14 @@
  * timer calls the frontend's rx callback when the earliest is due.
  *
  * Timers. The loop adapter may only be called from the loop's thread, and
- * netbe_send() may run on a frontend's. So a thread that queues a frame
- * earlier than the timer is armed for only sets rearm and writes the
- * handle's kick eventfd; on_kick (loop thread) then arms the timer, as do
- * the timer callback and tx_ready. Timers are created there on first use.
+ * netbe_send() may run on a frontend's. Each direction's timer lives on
+ * that direction's loop (core_dir_loop: with NETBE_CFG_TX_LOOP the tx
+ * timer is on the tx loop, so tx frames are released and tx_cb runs on
+ * its thread; rx stays on the handle's loop). So a thread that queues a
+ * frame earlier than the timer is armed for only sets rearm and kicks the
+ * direction's loop (core_kick); its kick callback (loop thread) then arms
+ * the timer, as do the timer callback and tx_ready. Timers are created
+ * there on first use.
  *
  * Locks: tx_lock (netbe.c) serialises tx release with the sender; each
  * direction's lock guards its settings, generator and queue; never held
@@ -447,7 +451,7 @@ static void count_event(struct fault_dir *d, unsigned which)
 	uint64_t *rx[] = { &st->rx_fault_delayed, &st->rx_fault_reordered,
 			   &st->rx_fault_duplicated, &st->rx_fault_corrupted };
 
-	(*(d->dir == NETBE_DIR_TX ? tx : rx)[which])++;
+	core_count((d->dir == NETBE_DIR_TX ? tx : rx)[which], 1);
 }
 
 enum { EV_DELAYED, EV_REORDERED, EV_DUPLICATED, EV_CORRUPTED };
@@ -458,7 +462,7 @@ static void request_arm(struct fault_dir *d, uint64_t due)
 {
 	if ((!d->armed || due < d->armed) &&
 	    !__atomic_exchange_n(&d->rearm, 1, __ATOMIC_ACQ_REL))
-		core_kick(d->be);
+		core_kick(d->be, d->dir);
 }
 
 /* Hold @fr back (reorder) until the next frame passes, or for
@@ -551,10 +555,10 @@ static void on_timer(void *opaque);
 /* Arm @d's timer for what is queued: tx for the head unless the backend
  * is full (tx_ready resumes then); rx for frames due from now on, and
  * at once for due ones unless the frontend was just told (@notified).
- * Loop thread only. */
+ * The direction's loop thread only. */
 static void arm(struct fault_dir *d, bool notified)
 {
-	const struct netbe_loop *l = &d->be->loop;
+	const struct netbe_loop *l = core_dir_loop(d->be, d->dir);
 	uint64_t now = nb_clock_ns(CLOCK_MONOTONIC), due;
 
 	pthread_mutex_lock(&d->lock);
@@ -641,7 +645,7 @@ static int tx_one(struct fault_dir *d, struct netbe_frame *f)
 	pthread_mutex_lock(&d->lock);
 	if (d->blocked) {
 		pthread_mutex_unlock(&d->lock);
-		be->stats.tx_eagain++;
+		core_count(&be->stats.tx_eagain, 1);
 		return -EAGAIN;
 	}
 	fate = draw(d, len, be->fe_hdr_len);
@@ -716,10 +720,9 @@ static void rx_take(struct fault_dir *d, uint8_t *buf, size_t len)
 	update_on(d);
 	pthread_mutex_unlock(&d->lock);
 	/* rx_frames counts frames handed to the frontend */
-	be->stats.rx_frames += queued;
-	be->stats.rx_bytes += queued * payload;
-	be->stats.rx_frames--;
-	be->stats.rx_bytes -= payload;
+	/* (uint64_t): one lost frame takes its count back, modulo 2^64 */
+	core_count(&be->stats.rx_frames, (uint64_t)queued - 1);
+	core_count(&be->stats.rx_bytes, ((uint64_t)queued - 1) * payload);
 }
 
 /* Take up to PULL_MAX frames from the backend into @d's queue.
@@ -834,14 +837,12 @@ static void on_timer(void *opaque)
 	arm(d, true);
 }
 
-void faults_kick(struct netbe *be)
+void faults_kick(struct netbe *be, enum netbe_direction dir)
 {
 	struct faults *all = __atomic_load_n(&be->core->faults, __ATOMIC_ACQUIRE);
-	unsigned i;
 
-	for (i = 0; all && i < 2; i++)
-		if (__atomic_exchange_n(&all->d[i].rearm, 0, __ATOMIC_ACQ_REL))
-			arm(&all->d[i], false);
+	if (all && __atomic_exchange_n(&all->d[dir].rearm, 0, __ATOMIC_ACQ_REL))
+		arm(&all->d[dir], false);
 }
 
 void faults_free(struct netbe *be)
@@ -855,8 +856,10 @@ void faults_free(struct netbe *be)
 	for (i = 0; i < 2; i++) {
 		struct fault_dir *d = &all->d[i];
 
+		const struct netbe_loop *l = core_dir_loop(be, d->dir);
+
 		if (d->timer)
-			be->loop.ops->timer_del(be->loop.loop, d->timer);
+			l->ops->timer_del(l->loop, d->timer);
 		for (; (fr = q_pop(d)); n++)
 			free(fr);
 		pthread_mutex_destroy(&d->lock);

@@ -30,7 +30,7 @@ int faults_tx_burst(struct netbe *be, struct netbe_frame *f, unsigned n);
 
 /**
  * faults_tx_ready() - the backend may take frames again: send the due
- * queued ones and re-arm the timer. Loop thread, caller holds tx_lock.
+ * queued ones and re-arm the timer. Tx loop thread, caller holds tx_lock.
  * Return: 0, or -EAGAIN when the backend is full again.
  */
 int faults_tx_ready(struct netbe *be);
@@ -52,9 +52,10 @@ ssize_t faults_rx_peek(struct netbe *be);
  * Return: the length of the frame dropped, 0 if none was due, -errno. */
 ssize_t faults_rx_discard(struct netbe *be);
 
-/** faults_kick() - on the loop's thread, from the kick eventfd: arm the
- * timers that a sender or receiver on another thread asked for. */
-void faults_kick(struct netbe *be);
+/** faults_kick() - on the thread of direction @dir's loop, from its kick
+ * eventfd: arm that direction's timer if a sender or receiver on another
+ * thread asked for it. */
+void faults_kick(struct netbe *be, enum netbe_direction dir);
 
 /** faults_free() - delete the timers and free every queued frame,
  * counting each as fault_closed. Open/close only. */

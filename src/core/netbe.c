@@ -33,6 +33,32 @@
  * Watch masks change under a mutex because the tx-wait arming happens on
  * the sending thread while rx_enable/disable run on the receiving one.
  *
+ * Two loops (NETBE_CFG_TX_LOOP). Every loop adapter use of core belongs to
+ * one side. Receive side, on be->loop: the watch on rx_fd (input while rx
+ * is enabled: update_rx_watch, from rx_enable/disable), the kick eventfd
+ * (rx kicks: on_kick, rx_ready, rx_cb), and everything the backend
+ * registers itself (its timers and extra watches, link changes). Transmit
+ * side, on the tx loop: the watch on tx_fd (the tx events while a send
+ * waits: update_tx_watch; a tap's one fd is watched by both loops, each
+ * for its own events) and a second eventfd (on_tx_kick: netbe_tx_kick,
+ * tx_ready, the soft-offload flush, tx_cb). A send that gets -EAGAIN sets
+ * tx_waiting on the sending thread, which need not be the tx loop's: it
+ * raises tx_arm_due and writes the tx kick, and on_tx_kick sets the mask.
+ * tx_ready runs on the tx loop and sets the mask itself. A backend that
+ * replaces its fds (netbe_set_fds, on be->loop's thread) re-registers the
+ * rx watch there and leaves a copy (dup) of the new tx fd for the tx loop,
+ * which swaps its watch on the tx kick (tx_swap_due); the tx watch is
+ * always on core's own copy, so the backend may close its old fd at once.
+ * So each loop's watches change only on its own thread (or in open and
+ * close). Core's timers belong to a direction too (core_dir_loop): the
+ * rate limit's (throttle_run, one timer per direction) and the fault
+ * delay's (faults.c), each kicked through its direction's eventfd (the
+ * tx kick or the main one), armed and fired on its direction's loop, so
+ * the tx wake-ups and tx_cb run on the tx loop's thread and rx_cb on the
+ * main loop's.
+ * Without the flag, tx_loop is be->loop, one kick eventfd carries both
+ * kinds of kick and one watch serves a shared fd, as before.
+ *
  * Inline receive (NETBE_CFG_RX_INLINE). A backend that answers sent frames
  * at once (slirp's ARP replies and TCP ACKs) kicks from inside its send
  * op. While a handle with the flag is sending, that kick only marks the
@@ -49,13 +75,15 @@
  * A receive reads the backend only while the rx buckets are not empty and
  * charges what it delivered; frames core already holds (the stash, soft
  * segments) go out whatever the limit, so peek and recv agree. A
- * direction held back kicks the loop, which pauses the rx watch (a
- * level-triggered fd would spin), arms a timer for when the tokens are
- * back and then calls tx_cb / rx_cb. Without a limit all this costs one
+ * direction held back kicks its loop, which pauses the rx watch (a
+ * level-triggered fd would spin), arms the direction's timer for when the
+ * tokens are back and then calls tx_cb / rx_cb. Without a limit all this costs one
  * branch per call on an atomic pointer load.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,42 +100,114 @@
 /* Notifications                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Recompute the event masks of the backend's watches. Caller holds lock. */
-static void update_watches(struct netbe *be)
+/* Set the event mask of the watch on rx_fd: input while rx is enabled,
+ * and, without a tx loop, the tx wait when tx_fd is the same fd. Caller
+ * holds the lock; runs on be->loop's thread (or its receiving thread). */
+static void update_rx_watch(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 	unsigned rx = c->rx_enabled && !c->rx_paused ? NETBE_EV_IN : 0;
-	unsigned tx = c->tx_waiting ? be->tx_events : 0;
+	bool shared = !c->split && be->tx_fd == be->rx_fd;
 
 	if (c->rx_watch)
 		be->loop.ops->watch_mod(be->loop.loop, c->rx_watch,
-					rx | (be->tx_fd == be->rx_fd ? tx : 0));
-	if (c->tx_watch)
-		be->loop.ops->watch_mod(be->loop.loop, c->tx_watch, tx);
+					rx | (shared && c->tx_waiting ? be->tx_events : 0));
 }
 
-static void set_flag(struct netbe *be, bool *flag, bool value)
+/* Set the event mask of the watch on tx_fd (on the tx loop): the tx
+ * events while a send waits. Caller holds the lock. */
+static void update_tx_watch(struct netbe *be)
 {
-	pthread_mutex_lock(&be->core->lock);
+	struct netbe_core_state *c = be->core;
+
+	if (c->tx_watch)
+		c->tx_loop.ops->watch_mod(c->tx_loop.loop, c->tx_watch,
+					  c->tx_waiting ? be->tx_events : 0);
+}
+
+/* Recompute the event masks of the backend's watches. Caller holds lock. */
+static void update_watches(struct netbe *be)
+{
+	update_rx_watch(be);
+	update_tx_watch(be);
+}
+
+/* Set @flag, one of the flags of the rx watch's mask (rx_enabled,
+ * rx_paused), to @value and update that mask. */
+static void set_rx_flag(struct netbe *be, bool *flag, bool value)
+{
+	struct netbe_core_state *c = be->core;
+
+	pthread_mutex_lock(&c->lock);
 	if (*flag != value) {
 		*flag = value;
-		update_watches(be);
+		update_rx_watch(be);
 	}
-	pthread_mutex_unlock(&be->core->lock);
+	pthread_mutex_unlock(&c->lock);
 }
 
-static void write_kick(struct netbe *be)
+/* Write eventfd @fd so that its loop wakes up. */
+static void write_kick(struct netbe *be, int fd)
 {
 	uint64_t one = 1;
 
-	if (write(be->core->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot signal the loop: %s",
 			  be->ops->name, strerror(errno));
 }
 
-void core_kick(struct netbe *be)
+/* The eventfd that wakes the loop of the transmit side. */
+static int tx_kick_fd(const struct netbe *be)
 {
-	write_kick(be);
+	return be->core->split ? be->core->tx_kick_fd : be->core->kick_fd;
+}
+
+/* Raise kick flag @flag; write eventfd @fd only when it goes up: on_kick()
+ * lowers it before acting, so a kick after that writes again, and one
+ * before it is served by that very call. The exchange is a full barrier
+ * (a plain load first would let a producer's frame and the consumer's
+ * lowering of the flag cross: a lost wakeup). */
+static void kick_flag(struct netbe *be, int *flag, int fd)
+{
+	if (!__atomic_exchange_n(flag, 1, __ATOMIC_SEQ_CST))
+		write_kick(be, fd);
+}
+
+/*
+ * Start (@value true) or stop waiting for the backend to take frames.
+ * @on_tx_loop: called on the tx loop's thread. With a tx loop, a wait that
+ * starts elsewhere (a sending thread) leaves the watch to the tx loop: the
+ * kick makes it arm the watch (on_tx_kick), so only that thread changes it.
+ */
+static void set_tx_waiting(struct netbe *be, bool value, bool on_tx_loop)
+{
+	struct netbe_core_state *c = be->core;
+	bool arm_there = false;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->tx_waiting != value) {
+		c->tx_waiting = value;
+		if (!c->split)
+			update_watches(be);
+		else if (on_tx_loop)
+			update_tx_watch(be);
+		else
+			arm_there = c->tx_watch != NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (arm_there)
+		kick_flag(be, &c->tx_arm_due, c->tx_kick_fd);
+}
+
+/* The eventfd that wakes the loop of direction @d (NB_TX or NB_RX). */
+static int dir_kick_fd(const struct netbe *be, unsigned d)
+{
+	return d == NB_TX ? tx_kick_fd(be) : be->core->kick_fd;
+}
+
+void core_kick(struct netbe *be, unsigned d)
+{
+	write_kick(be, dir_kick_fd(be, d));
 }
 
 /* The handle whose netbe_send_burst() runs on this thread with inline
@@ -117,26 +217,15 @@ void core_kick(struct netbe *be)
  * libnetbe). */
 static __thread struct netbe *inline_sender __attribute__((tls_model("initial-exec")));
 
-/* Raise kick flag @flag; write the eventfd only when it goes up: on_kick()
- * lowers it before acting, so a kick after that writes again, and one
- * before it is served by that very call. The exchange is a full barrier
- * (a plain load first would let a producer's frame and the consumer's
- * lowering of the flag cross: a lost wakeup). */
-static void kick_flag(struct netbe *be, int *flag)
+void core_throttle_kick(struct netbe *be, unsigned d)
 {
-	if (!__atomic_exchange_n(flag, 1, __ATOMIC_SEQ_CST))
-		write_kick(be);
-}
-
-void core_throttle_kick(struct netbe *be)
-{
-	kick_flag(be, &be->core->thr_kicked);
+	kick_flag(be, &be->core->thr_kicked[d], dir_kick_fd(be, d));
 }
 
 /* Have the loop call the rx callback. */
 static void rx_kick_loop(struct netbe *be)
 {
-	kick_flag(be, &be->core->rx_kicked);
+	kick_flag(be, &be->core->rx_kicked, be->core->kick_fd);
 }
 
 void netbe_rx_kick(struct netbe *be)
@@ -149,15 +238,16 @@ void netbe_rx_kick(struct netbe *be)
 
 void netbe_tx_kick(struct netbe *be)
 {
-	kick_flag(be, &be->core->tx_kicked);
+	kick_flag(be, &be->core->tx_kicked, tx_kick_fd(be));
 }
 
-/* The tx side became ready: stop waiting and tell the frontend. */
+/* The tx side became ready (on the tx loop's thread): stop waiting and
+ * tell the frontend. */
 static void tx_ready(struct netbe *be)
 {
 	int ret = 0;
 
-	set_flag(be, &be->core->tx_waiting, false);
+	set_tx_waiting(be, false, true);
 	pthread_mutex_lock(&be->core->tx_lock);
 	if (soft_tx_pending(be))
 		ret = soft_tx_flush(be);
@@ -165,7 +255,7 @@ static void tx_ready(struct netbe *be)
 		ret = faults_tx_ready(be);
 	pthread_mutex_unlock(&be->core->tx_lock);
 	if (ret == -EAGAIN) {
-		core_tx_wait(be);
+		set_tx_waiting(be, true, true);
 		return;
 	}
 	if (be->cfg.tx_cb)
@@ -211,77 +301,115 @@ static void rx_inline(struct netbe *be)
 	inline_sender = be;
 }
 
-static void on_throttle_timer(void *opaque);
+static void on_thr_tx_timer(void *opaque);
+static void on_thr_rx_timer(void *opaque);
 
-/* Arm the throttle timer to fire in @wait_ns, creating it on first use.
- * Loop thread only. */
-static void throttle_timer_arm(struct netbe *be, uint64_t wait_ns)
+/* Arm direction @d's throttle timer, on that direction's loop, to fire in
+ * @wait_ns, creating it on first use. That loop's thread only. */
+static void throttle_timer_arm(struct netbe *be, unsigned d, uint64_t wait_ns)
 {
 	struct netbe_core_state *c = be->core;
+	const struct netbe_loop *l = core_dir_loop(be, d);
 	int ret = 0;
 
-	if (!c->thr_timer)
-		ret = be->loop.ops->timer_add(be->loop.loop, on_throttle_timer, be,
-					      &c->thr_timer);
+	if (!c->thr_timer[d])
+		ret = l->ops->timer_add(l->loop, d == NB_TX ? on_thr_tx_timer : on_thr_rx_timer,
+					be, &c->thr_timer[d]);
 	if (!ret)
-		ret = be->loop.ops->timer_mod(be->loop.loop, c->thr_timer, wait_ns, 0);
+		ret = l->ops->timer_mod(l->loop, c->thr_timer[d], wait_ns, 0);
 	if (ret < 0) {
 		/* no timer: look again at the next loop round */
 		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot arm the rate limit timer: %s",
 			  be->ops->name, strerror(-ret));
-		core_throttle_kick(be);
+		core_throttle_kick(be, d);
 	}
 }
 
 /*
- * On the loop thread: end the throttling of directions whose tokens are
- * back and call their frontend back, pause the rx watch of a receive
- * held back (a level-triggered fd would spin), and arm the timer for the
- * rest.
+ * On direction @d's loop thread: end its throttling if its tokens are
+ * back and call the frontend back (tx_cb or rx_cb), pause the rx watch
+ * while a receive is held back (a level-triggered fd would spin), and
+ * arm the timer for the rest of the wait.
  */
-static void throttle_run(struct netbe *be)
+static void throttle_run(struct netbe *be, unsigned d)
 {
 	uint64_t wait_ns;
-	unsigned bits = throttle_poll(be, &wait_ns);
+	unsigned bits = throttle_poll(be, d, &wait_ns);
 
-	set_flag(be, &be->core->rx_paused, bits & THR_HELD(NB_RX));
+	if (d == NB_RX)
+		set_rx_flag(be, &be->core->rx_paused, bits & THR_HELD(NB_RX));
 	if (wait_ns)
-		throttle_timer_arm(be, wait_ns);
-	if (bits & THR_READY(NB_TX))
-		tx_ready(be);
-	if (bits & THR_READY(NB_RX))
-		rx_ready(be);
+		throttle_timer_arm(be, d, wait_ns);
+	if (bits & THR_READY(d)) {
+		if (d == NB_TX)
+			tx_ready(be);
+		else
+			rx_ready(be);
+	}
 }
 
-/* The throttle timer expired: see what the tokens allow now. */
-static void on_throttle_timer(void *opaque)
+/* The tx throttle timer expired (tx loop): see what the tokens allow. */
+static void on_thr_tx_timer(void *opaque)
 {
-	throttle_run(opaque);
+	throttle_run(opaque, NB_TX);
 }
 
-static void on_kick(void *opaque, int fd, unsigned revents)
+/* The rx throttle timer expired (be->loop): see what the tokens allow. */
+static void on_thr_rx_timer(void *opaque)
 {
-	struct netbe *be = opaque;
+	throttle_run(opaque, NB_RX);
+}
+
+/* Empty kick eventfd @fd. */
+static void drain_kick(struct netbe *be, int fd)
+{
 	uint64_t count;
 
-	(void)revents;
 	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		NB_LOG_RL(NETBE_LOG_ERR, "%s: cannot read the kick eventfd: %s",
 			  be->ops->name, strerror(errno));
+}
+
+/* On direction @d's loop thread: arm the fault timer a sender or receiver
+ * asked for and look at the throttle state it kicked for. */
+static void serve_dir_kicks(struct netbe *be, unsigned d)
+{
 	if (__atomic_load_n(&be->core->faults, __ATOMIC_RELAXED))
-		faults_kick(be);
-	if (__atomic_exchange_n(&be->core->thr_kicked, 0, __ATOMIC_ACQ_REL))
-		throttle_run(be);
+		faults_kick(be, d);
+	if (__atomic_exchange_n(&be->core->thr_kicked[d], 0, __ATOMIC_ACQ_REL))
+		throttle_run(be, d);
+}
+
+/* Serve the kicks of the transmit side on the tx loop's thread: faults,
+ * throttle and netbe_tx_kick(), each of which may lead to tx_cb. */
+static void serve_tx_kick(struct netbe *be)
+{
+	serve_dir_kicks(be, NB_TX);
 	if (__atomic_exchange_n(&be->core->tx_kicked, 0, __ATOMIC_ACQ_REL))
 		tx_ready(be);
+}
+
+/* The kick eventfd on be->loop: the receive side's kicks (rx, its fault
+ * timer, its throttle), and the transmit side's too unless split. */
+static void on_kick(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+
+	(void)revents;
+	drain_kick(be, fd);
+	if (!be->core->split)
+		serve_tx_kick(be);
+	serve_dir_kicks(be, NB_RX);
 	if (__atomic_exchange_n(&be->core->rx_kicked, 0, __ATOMIC_ACQ_REL))
 		rx_ready(be);   /* with rx disabled, netbe_rx_enable() kicks */
 }
 
+/* The watch on rx_fd (be->loop): frames, and without a tx loop the tx
+ * events of a shared fd. */
 static void on_rx_fd(void *opaque, int fd, unsigned revents)
 {
 	struct netbe *be = opaque;
-	bool shared = be->tx_fd == fd;
+	bool shared = !be->core->split && be->tx_fd == fd;
 
 	if (shared && be->core->tx_waiting &&
 	    (revents & (be->tx_events | NETBE_EV_ERR | NETBE_EV_HUP)))
@@ -290,6 +418,7 @@ static void on_rx_fd(void *opaque, int fd, unsigned revents)
 		rx_ready(be);
 }
 
+/* The watch on the tx fd (the tx loop): the backend takes frames again. */
 static void on_tx_fd(void *opaque, int fd, unsigned revents)
 {
 	(void)fd;
@@ -297,82 +426,234 @@ static void on_tx_fd(void *opaque, int fd, unsigned revents)
 	tx_ready(opaque);
 }
 
-/* Watch the backend's rx_fd and tx_fd (one watch when they are the same
- * fd) with the masks the current state asks for. Caller holds the lock. */
-static int fd_watches_add(struct netbe *be)
+/* The loop refused to watch an fd: say so. Return: @ret. */
+static int watch_refused(struct netbe *be, int ret)
+{
+	return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
+			  be->ops->name, strerror(-ret));
+}
+
+/* Watch the backend's rx_fd on be->loop and, without a tx loop, its tx_fd
+ * too (one watch when they are the same fd), with the masks the current
+ * state asks for. Caller holds the lock. Return: 0, or -errno with a
+ * message. */
+static int rx_side_add(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
-	const struct netbe_loop_ops *ops = be->loop.ops;
 	int ret = 0;
 
 	if (be->rx_fd >= 0)
-		ret = ops->watch_add(be->loop.loop, be->rx_fd, on_rx_fd, be, &c->rx_watch);
-	if (!ret && be->tx_fd >= 0 && be->tx_fd != be->rx_fd)
-		ret = ops->watch_add(be->loop.loop, be->tx_fd, on_tx_fd, be, &c->tx_watch);
+		ret = be->loop.ops->watch_add(be->loop.loop, be->rx_fd, on_rx_fd,
+					      be, &c->rx_watch);
+	if (!ret && !c->split && be->tx_fd >= 0 && be->tx_fd != be->rx_fd)
+		ret = be->loop.ops->watch_add(be->loop.loop, be->tx_fd, on_tx_fd,
+					      be, &c->tx_watch);
 	if (ret < 0)
-		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
-				  be->ops->name, strerror(-ret));
-	update_watches(be);
+		return watch_refused(be, ret);
+	update_rx_watch(be);
+	if (!c->split)
+		update_tx_watch(be);
 	return 0;
 }
 
-static void fd_watches_del(struct netbe *be)
+/* Stop the watches rx_side_add() made. Caller holds the lock. */
+static void rx_side_del(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 
 	if (c->rx_watch)
 		be->loop.ops->watch_del(be->loop.loop, c->rx_watch);
-	if (c->tx_watch)
+	if (!c->split && c->tx_watch)
 		be->loop.ops->watch_del(be->loop.loop, c->tx_watch);
-	c->rx_watch = c->tx_watch = NULL;
+	c->rx_watch = NULL;
+	if (!c->split)
+		c->tx_watch = NULL;
 }
 
-/* Register the kick eventfd and the backend's fds with the loop. */
+/* Close fd *@fd if open and mark it closed. */
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Duplicate the backend's tx_fd for the tx loop to watch (split). The
+ * backend may close its fd once netbe_set_fds() returns, before the tx
+ * loop stops watching the old one: core's copy keeps that registration
+ * valid. Return: the copy, -1 for no tx_fd, or -errno with a message. */
+static int tx_fd_copy(struct netbe *be)
+{
+	int fd;
+
+	if (be->tx_fd < 0)
+		return -1;
+	fd = fcntl(be->tx_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return netbe_errf(-errno, "%s: cannot duplicate the tx fd: %s - raise the open file limit (ulimit -n)",
+				  be->ops->name, strerror(errno));
+	return fd;
+}
+
+/* Split: watch core's copy of the tx fd on the tx loop, from that loop's
+ * thread or open. Caller holds the lock. Return: 0 or -errno, with a
+ * message. */
+static int tx_side_add(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+	int ret;
+
+	if (c->tx_copy < 0)
+		return 0;
+	ret = c->tx_loop.ops->watch_add(c->tx_loop.loop, c->tx_copy, on_tx_fd,
+					be, &c->tx_watch);
+	if (ret < 0)
+		return watch_refused(be, ret);
+	update_tx_watch(be);
+	return 0;
+}
+
+/* Split: stop watching the tx fd copy and close it. Caller holds lock. */
+static void tx_side_del(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+
+	if (c->split && c->tx_watch)
+		c->tx_loop.ops->watch_del(c->tx_loop.loop, c->tx_watch);
+	if (c->split)
+		c->tx_watch = NULL;
+	close_fd(&c->tx_copy);
+}
+
+/* On the tx loop (split): watch the tx fd that netbe_set_fds() left in
+ * tx_copy_next instead of the old one. Caller holds the lock. */
+static void tx_side_swap(struct netbe *be)
+{
+	struct netbe_core_state *c = be->core;
+
+	if (!c->tx_copy_due)
+		return;
+	tx_side_del(be);
+	c->tx_copy = c->tx_copy_next;
+	c->tx_copy_next = -1;
+	c->tx_copy_due = false;
+	if (tx_side_add(be))
+		NB_LOG_RL(NETBE_LOG_ERR, "%s: a send that waits may not hear when it can go on: %s",
+			  be->ops->name, netbe_last_error());
+}
+
+/* The tx kick eventfd on the tx loop (split only): take a new tx fd, arm
+ * the tx watch for a wait that started on another thread, and serve tx
+ * kicks. */
+static void on_tx_kick(void *opaque, int fd, unsigned revents)
+{
+	struct netbe *be = opaque;
+	struct netbe_core_state *c = be->core;
+
+	(void)revents;
+	drain_kick(be, fd);
+	if (__atomic_exchange_n(&c->tx_swap_due, 0, __ATOMIC_ACQ_REL)) {
+		pthread_mutex_lock(&c->lock);
+		tx_side_swap(be);
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (__atomic_exchange_n(&c->tx_arm_due, 0, __ATOMIC_ACQ_REL)) {
+		pthread_mutex_lock(&c->lock);
+		update_tx_watch(be);
+		pthread_mutex_unlock(&c->lock);
+	}
+	serve_tx_kick(be);
+}
+
+/* Create an eventfd in *@fd watched for input by @l, calling @fn.
+ * Return: 0, or -errno with a message. */
+static int kick_add(struct netbe *be, const struct netbe_loop *l,
+		    netbe_watch_fn fn, int *fd, void **watch)
+{
+	int ret;
+
+	*fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (*fd < 0)
+		return netbe_errf(-errno, "%s: cannot create an eventfd: %s",
+				  be->ops->name, strerror(errno));
+	ret = l->ops->watch_add(l->loop, *fd, fn, be, watch);
+	if (!ret)
+		ret = l->ops->watch_mod(l->loop, *watch, NETBE_EV_IN);
+	return ret < 0 ? watch_refused(be, ret) : 0;
+}
+
+/* Stop watching kick eventfd *@fd on @l and close it. */
+static void kick_del(const struct netbe_loop *l, int *fd, void **watch)
+{
+	if (*watch)
+		l->ops->watch_del(l->loop, *watch);
+	*watch = NULL;
+	close_fd(fd);
+}
+
+/* Register the kick eventfds and the backend's fds with the loops.
+ * Return: 0, or -errno with a message. */
 static int watches_add(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
-	const struct netbe_loop_ops *ops = be->loop.ops;
-	int ret;
+	int ret = kick_add(be, &be->loop, on_kick, &c->kick_fd, &c->kick_watch);
 
-	c->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->kick_fd < 0)
-		return netbe_errf(-errno, "%s: cannot create an eventfd: %s",
-				  be->ops->name, strerror(errno));
-	ret = ops->watch_add(be->loop.loop, c->kick_fd, on_kick, be, &c->kick_watch);
-	if (!ret)
-		ret = ops->watch_mod(be->loop.loop, c->kick_watch, NETBE_EV_IN);
-	if (ret < 0)
-		return netbe_errf(ret, "%s: the loop refused to watch an fd: %s",
-				  be->ops->name, strerror(-ret));
+	if (!ret && c->split)
+		ret = kick_add(be, &c->tx_loop, on_tx_kick, &c->tx_kick_fd,
+			       &c->tx_kick_watch);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&c->lock);
-	ret = fd_watches_add(be);
+	ret = rx_side_add(be);
+	if (!ret && c->split) {
+		c->tx_copy = tx_fd_copy(be);
+		ret = c->tx_copy < -1 ? c->tx_copy : tx_side_add(be);
+	}
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
 
+/* Undo watches_add(): stop every watch and close core's fds. */
 static void watches_del(struct netbe *be)
 {
 	struct netbe_core_state *c = be->core;
 
-	fd_watches_del(be);
-	if (c->kick_watch)
-		be->loop.ops->watch_del(be->loop.loop, c->kick_watch);
-	c->kick_watch = NULL;
-	if (c->kick_fd >= 0)
-		close(c->kick_fd);
-	c->kick_fd = -1;
+	pthread_mutex_lock(&c->lock);
+	rx_side_del(be);
+	tx_side_del(be);
+	close_fd(&c->tx_copy_next);
+	pthread_mutex_unlock(&c->lock);
+	kick_del(&c->tx_loop, &c->tx_kick_fd, &c->tx_kick_watch);
+	kick_del(&be->loop, &c->kick_fd, &c->kick_watch);
 }
 
+/*
+ * Called on be->loop's thread. The receive side's watches change here;
+ * with a tx loop, the transmit side's change on that loop's thread: a copy
+ * of the new tx fd waits in tx_copy_next and the tx kick makes on_tx_kick
+ * swap it in.
+ */
 int netbe_set_fds(struct netbe *be, int rx_fd, int tx_fd)
 {
-	int ret;
+	struct netbe_core_state *c = be->core;
+	int ret, copy = -1;
 
-	pthread_mutex_lock(&be->core->lock);
-	fd_watches_del(be);
+	pthread_mutex_lock(&c->lock);
+	rx_side_del(be);
 	be->rx_fd = rx_fd;
 	be->tx_fd = tx_fd;
-	ret = fd_watches_add(be);
-	pthread_mutex_unlock(&be->core->lock);
+	ret = rx_side_add(be);
+	if (c->split) {
+		copy = tx_fd_copy(be);
+		if (copy < -1 && !ret)
+			ret = copy;
+		close_fd(&c->tx_copy_next);
+		c->tx_copy_next = copy < 0 ? -1 : copy;
+		c->tx_copy_due = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (c->split)
+		kick_flag(be, &c->tx_swap_due, c->tx_kick_fd);
 	return ret;
 }
 
@@ -386,6 +667,41 @@ static bool loop_valid(const struct netbe_loop *l)
 
 	return o && o->watch_add && o->watch_mod && o->watch_del &&
 	       o->timer_add && o->timer_mod && o->timer_del;
+}
+
+/*
+ * Check the caller's config: known flags, and a complete tx loop without
+ * inline receive for NETBE_CFG_TX_LOOP. cfg->tx_loop is read only with
+ * that flag (a program built against the shorter struct has no such
+ * field). Return: 0 or -EINVAL with a message.
+ */
+static int config_check(const struct netbe_config *cfg)
+{
+	unsigned known = NETBE_CFG_RX_INLINE | NETBE_CFG_TX_LOOP;
+
+	if (!cfg)
+		return 0;
+	if (cfg->flags & ~known)
+		return netbe_errf(-EINVAL, "netbe_open: unknown flags 0x%x in the config (known: NETBE_CFG_RX_INLINE, NETBE_CFG_TX_LOOP)",
+				  cfg->flags & ~known);
+	if (!(cfg->flags & NETBE_CFG_TX_LOOP))
+		return 0;
+	if (!loop_valid(cfg->tx_loop))
+		return netbe_errf(-EINVAL, "netbe_open: NETBE_CFG_TX_LOOP needs cfg->tx_loop, a loop adapter with all six operations");
+	if (cfg->flags & NETBE_CFG_RX_INLINE)
+		return netbe_errf(-EINVAL, "netbe_open: NETBE_CFG_RX_INLINE runs rx_cb on the sending thread, NETBE_CFG_TX_LOOP keeps it on the main loop: pass one of them");
+	return 0;
+}
+
+/* Copy the caller's config into @be, up to flags, and the tx loop when
+ * the flags say it is there (else the tx side uses be->loop). */
+static void config_copy(struct netbe *be, const struct netbe_config *cfg)
+{
+	if (cfg)
+		memcpy(&be->cfg, cfg, offsetof(struct netbe_config, flags) +
+		       sizeof(cfg->flags));
+	be->core->split = cfg && (cfg->flags & NETBE_CFG_TX_LOOP);
+	be->core->tx_loop = be->core->split ? *cfg->tx_loop : be->loop;
 }
 
 /* Allocate a handle for @b with its core state; backend fields unset. */
@@ -405,12 +721,12 @@ static struct netbe *handle_new(const struct netbe_backend *b,
 	pthread_mutex_init(&be->core->lock, NULL);
 	pthread_mutex_init(&be->core->tx_lock, NULL);
 	pthread_mutex_init(&be->core->thr_lock, NULL);
-	be->core->kick_fd = -1;
+	be->core->kick_fd = be->core->tx_kick_fd = -1;
+	be->core->tx_copy = be->core->tx_copy_next = -1;
 	capture_init(&be->core->cap);
 	be->ops = b;
 	be->loop = *loop;
-	if (cfg)
-		be->cfg = *cfg;
+	config_copy(be, cfg);
 	be->rx_fd = be->tx_fd = -1;
 	return be;
 }
@@ -474,9 +790,9 @@ NETBE_EXPORT int netbe_open(struct netbe **bep, const char *spec,
 	*bep = NULL;
 	if (!loop_valid(loop))
 		return netbe_errf(-EINVAL, "netbe_open: a loop adapter with all six operations is required (netbe_epoll_loop() gives one)");
-	if (cfg && (cfg->flags & ~NETBE_CFG_RX_INLINE))
-		return netbe_errf(-EINVAL, "netbe_open: unknown flags 0x%x in the config (known: NETBE_CFG_RX_INLINE)",
-				  cfg->flags & ~NETBE_CFG_RX_INLINE);
+	ret = config_check(cfg);
+	if (ret)
+		return ret;
 	ret = netbe_spec_parse(&s, spec);
 	if (ret)
 		return ret;
@@ -534,12 +850,18 @@ static void close_report(struct netbe *be)
 
 NETBE_EXPORT void netbe_close(struct netbe *be)
 {
+	unsigned d;
+
 	if (!be)
 		return;
 	close_report(be);
 	throttle_detach(be);
-	if (be->core->thr_timer)
-		be->loop.ops->timer_del(be->loop.loop, be->core->thr_timer);
+	for (d = 0; d < 2; d++) {
+		const struct netbe_loop *l = core_dir_loop(be, d);
+
+		if (be->core->thr_timer[d])
+			l->ops->timer_del(l->loop, be->core->thr_timer[d]);
+	}
 	watches_del(be);
 	be->ops->close(be);
 	handle_free(be);
@@ -760,15 +1082,15 @@ int core_tx_send(struct netbe *be, struct netbe_xfer *x, unsigned n)
 								 : NETBE_DROP_TX_ERROR);
 			continue;
 		}
-		be->stats.tx_frames++;
-		be->stats.tx_bytes += x[j].len - be->be_hdr_len;
+		core_count(&be->stats.tx_frames, 1);
+		core_count(&be->stats.tx_bytes, x[j].len - be->be_hdr_len);
 	}
 	return ret;
 }
 
 void core_tx_wait(struct netbe *be)
 {
-	set_flag(be, &be->core->tx_waiting, true);
+	set_tx_waiting(be, true, false);
 }
 
 /* The backend refused with @ret: count and arm the wait for -EAGAIN.
@@ -776,7 +1098,7 @@ void core_tx_wait(struct netbe *be)
 static int tx_refused(struct netbe *be, int ret)
 {
 	if (ret == -EAGAIN) {
-		be->stats.tx_eagain++;
+		core_count(&be->stats.tx_eagain, 1);
 		core_tx_wait(be);
 	}
 	return ret;
@@ -870,7 +1192,7 @@ static int check_frames(struct netbe *be, const char *fn,
 static void tx_limited(struct netbe *be, unsigned admitted, unsigned n)
 {
 	if (admitted < n)
-		be->stats.tx_eagain++;
+		core_count(&be->stats.tx_eagain, 1);
 }
 
 NETBE_EXPORT int netbe_send_burst(struct netbe *be, struct netbe_frame *frames,
@@ -979,8 +1301,8 @@ static enum rx_class rx_classify(struct netbe *be, const struct iovec *iov,
 
 static void rx_account(struct netbe *be, size_t payload)
 {
-	be->stats.rx_frames++;
-	be->stats.rx_bytes += payload;
+	core_count(&be->stats.rx_frames, 1);
+	core_count(&be->stats.rx_bytes, payload);
 }
 
 /* Frontend length of the next frame already held by core (a software
@@ -1262,7 +1584,7 @@ NETBE_EXPORT void netbe_rx_enable(struct netbe *be)
 {
 	if (!be)
 		return;
-	set_flag(be, &be->core->rx_enabled, true);
+	set_rx_flag(be, &be->core->rx_enabled, true);
 	netbe_rx_kick(be);
 }
 
@@ -1270,7 +1592,7 @@ NETBE_EXPORT void netbe_rx_disable(struct netbe *be)
 {
 	if (!be)
 		return;
-	set_flag(be, &be->core->rx_enabled, false);
+	set_rx_flag(be, &be->core->rx_enabled, false);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -242,8 +242,8 @@ ssize_t soft_rx_deliver(struct netbe *be, struct netbe_frame *f)
 	iov_from_buf(f->iov, f->iovcnt, be->fe_hdr_len, s->hdr, s->hdr_len);
 	iov_from_buf(f->iov, f->iovcnt, be->fe_hdr_len + s->hdr_len, s->data,
 		     s->data_len);
-	be->stats.rx_frames++;
-	be->stats.rx_bytes += rx_advance(q);
+	core_count(&be->stats.rx_frames, 1);
+	core_count(&be->stats.rx_bytes, rx_advance(q));
 	f->result = (ssize_t)need;
 	return f->result;
 }

@@ -19,7 +19,10 @@
  *
  * Drop counters and peers_refused are updated atomically (backends count
  * drops from both the sending and the receiving thread); the frame and
- * byte counters of each direction belong to that direction's thread.
+ * byte counters of each direction belong to that direction's thread,
+ * which adds with an atomic load and store (core_count), so a reader on
+ * any thread (the CLI's --stats timer on one of two loops) sees whole
+ * values.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -77,8 +80,8 @@ void netbe_count_drops(struct netbe *be, enum netbe_drop_reason reason,
 
 void netbe_count_tx(struct netbe *be, uint64_t frames, uint64_t bytes)
 {
-	be->stats.tx_frames += frames;
-	be->stats.tx_bytes += bytes;
+	core_count(&be->stats.tx_frames, frames);
+	core_count(&be->stats.tx_bytes, bytes);
 }
 
 void netbe_count_peer_refused(struct netbe *be)
@@ -86,12 +89,31 @@ void netbe_count_peer_refused(struct netbe *be)
 	__atomic_fetch_add(&be->stats.peers_refused, 1, __ATOMIC_RELAXED);
 }
 
+/* Read counter @ctr, written on another thread. Return: its value. */
+static uint64_t count_read(const uint64_t *ctr)
+{
+	return __atomic_load_n(ctr, __ATOMIC_RELAXED);
+}
+
 /* A consistent copy of @be's counters into @st. */
 static void stats_snapshot(struct netbe *be, struct netbe_stats *st)
 {
 	unsigned i;
 
-	*st = be->stats;
+	memset(st, 0, sizeof(*st));
+	st->tx_frames = count_read(&be->stats.tx_frames);
+	st->tx_bytes = count_read(&be->stats.tx_bytes);
+	st->rx_frames = count_read(&be->stats.rx_frames);
+	st->rx_bytes = count_read(&be->stats.rx_bytes);
+	st->tx_eagain = count_read(&be->stats.tx_eagain);
+	st->tx_fault_delayed = count_read(&be->stats.tx_fault_delayed);
+	st->tx_fault_reordered = count_read(&be->stats.tx_fault_reordered);
+	st->tx_fault_duplicated = count_read(&be->stats.tx_fault_duplicated);
+	st->tx_fault_corrupted = count_read(&be->stats.tx_fault_corrupted);
+	st->rx_fault_delayed = count_read(&be->stats.rx_fault_delayed);
+	st->rx_fault_reordered = count_read(&be->stats.rx_fault_reordered);
+	st->rx_fault_duplicated = count_read(&be->stats.rx_fault_duplicated);
+	st->rx_fault_corrupted = count_read(&be->stats.rx_fault_corrupted);
 	for (i = 0; i < NETBE_DROP__MAX; i++)
 		st->drops[i] = __atomic_load_n(&be->stats.drops[i], __ATOMIC_RELAXED);
 	st->peers_refused = __atomic_load_n(&be->stats.peers_refused, __ATOMIC_RELAXED);

@@ -24,9 +24,13 @@
  * at most one frame that the refill pays first.
  *
  * Held back: the direction is marked (thr[d], under thr_lock) with the
- * time and the cost it waits for, and the loop is kicked; on the loop
- * thread netbe.c calls throttle_poll(), arms a timer for the wait it
- * returns, and calls tx_cb / rx_cb when a direction is free again.
+ * time and the cost it waits for, and the direction's loop is kicked (the
+ * tx loop for tx with NETBE_CFG_TX_LOOP, else the handle's loop): on that
+ * loop's thread netbe.c calls throttle_poll() for the direction, arms the
+ * direction's own timer on that loop for the wait it returns, and calls
+ * tx_cb / rx_cb when the direction is free again. So with a tx loop the
+ * tx wake-up and tx_cb run on the tx loop's thread, the rx ones on the
+ * main loop's.
  * Changing a limit kicks every member so a waiter re-checks at once.
  */
 #include <ctype.h>
@@ -217,7 +221,7 @@ static void group_set(struct rl_group *g, unsigned d,
 	pthread_mutex_unlock(&sh->lock);
 	for (m = g->members; m; m = m->core->rl_next) {
 		__atomic_store_n(&m->core->lim[d], limited ? sh : NULL, __ATOMIC_RELEASE);
-		core_throttle_kick(m);
+		core_throttle_kick(m, d);
 	}
 }
 
@@ -436,7 +440,7 @@ static void throttle_start(struct netbe *be, unsigned d, uint64_t need)
 	}
 	pthread_mutex_unlock(&c->thr_lock);
 	if (first)
-		core_throttle_kick(be);
+		core_throttle_kick(be, d);
 }
 
 unsigned throttle_tx_admit(struct netbe *be, struct rl_shared *sh,
@@ -513,28 +517,24 @@ static uint64_t dir_wait(struct netbe *be, unsigned d, uint64_t now)
 	return w;
 }
 
-unsigned throttle_poll(struct netbe *be, uint64_t *wait_ns)
+unsigned throttle_poll(struct netbe *be, unsigned d, uint64_t *wait_ns)
 {
 	struct netbe_core_state *c = be->core;
-	uint64_t now = nb_clock_ns(CLOCK_MONOTONIC), w;
-	uint64_t *ns[2] = { &be->stats.tx_throttled_ns, &be->stats.rx_throttled_ns };
-	unsigned d, bits = 0;
+	uint64_t now = nb_clock_ns(CLOCK_MONOTONIC);
+	uint64_t *ns = d == NB_TX ? &be->stats.tx_throttled_ns : &be->stats.rx_throttled_ns;
+	unsigned bits = 0;
 
 	*wait_ns = 0;
 	pthread_mutex_lock(&c->thr_lock);
-	for (d = 0; d < 2; d++) {
-		if (!c->thr[d].on)
-			continue;
-		w = dir_wait(be, d, now);
-		if (w) {
-			bits |= THR_HELD(d);
-			if (!*wait_ns || w < *wait_ns)
-				*wait_ns = w;
-			continue;
+	if (c->thr[d].on) {
+		*wait_ns = dir_wait(be, d, now);
+		if (*wait_ns) {
+			bits = THR_HELD(d);
+		} else {
+			__atomic_store_n(&c->thr[d].on, false, __ATOMIC_RELEASE);
+			*ns += now - c->thr[d].since_ns;
+			bits = THR_READY(d);
 		}
-		__atomic_store_n(&c->thr[d].on, false, __ATOMIC_RELEASE);
-		*ns[d] += now - c->thr[d].since_ns;
-		bits |= THR_READY(d);
 	}
 	pthread_mutex_unlock(&c->thr_lock);
 	return bits;

@@ -35,8 +35,9 @@
  * close-on-exec duplicate of it. The caller's fds are never closed here,
  * and a watch must be deleted before its fd is closed.
  *
- * netbe_epoll_stop() only sets a sig_atomic_t flag and writes the eventfd,
- * both async-signal-safe; the write wakes an epoll_wait() that a signal
+ * netbe_epoll_stop() only sets a flag (a lock-free atomic store, so also
+ * safe from another thread) and writes the eventfd, both
+ * async-signal-safe; the write wakes an epoll_wait() that a signal
  * arriving just before it would otherwise not interrupt.
  *
  * Busy polling (netbe_epoll_set_busy_poll) only changes netbe_epoll_run():
@@ -47,7 +48,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +82,7 @@ struct nb_source {
 struct netbe_epoll {
 	int epfd;
 	int stop_fd;                        /* eventfd written by stop */
-	volatile sig_atomic_t stop_requested;
+	int stop_requested;                 /* atomic (lock-free: signal-safe) */
 	uint64_t busy_ns;                   /* spin this long after callbacks */
 	pthread_mutex_t lock;
 	struct nb_source *live;             /* doubly linked */
@@ -612,10 +612,8 @@ NETBE_EXPORT int netbe_epoll_run(struct netbe_epoll *ep)
 	if (!ep)
 		return netbe_errf(-EINVAL, "epoll: netbe_epoll_run on a NULL loop");
 	for (;;) {
-		if (ep->stop_requested) {
-			ep->stop_requested = 0;
+		if (__atomic_exchange_n(&ep->stop_requested, 0, __ATOMIC_ACQ_REL))
 			return 0;
-		}
 		spinning = spin_until && nb_clock_ns(CLOCK_MONOTONIC) < spin_until;
 		r = netbe_epoll_dispatch(ep, spinning ? 0 : -1);
 		if (r < 0 && r != -EINTR)
@@ -635,7 +633,7 @@ NETBE_EXPORT void netbe_epoll_stop(struct netbe_epoll *ep)
 
 	if (!ep)
 		return;
-	ep->stop_requested = 1;
+	__atomic_store_n(&ep->stop_requested, 1, __ATOMIC_RELEASE);
 	/* Only fails with EAGAIN when the counter is full: a wake-up is
 	 * pending anyway. */
 	r = write(ep->stop_fd, &one, sizeof(one));

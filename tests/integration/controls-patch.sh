@@ -13,7 +13,10 @@
 # holds frames back, it drops none) with tx_throttled counted on A. The
 # numbers are printed as TAP comments. A second round limits the same
 # direction on the receive side instead, `tap:A tap:B,rx_bytes=1250k/100`
-# (frames wait in tap B's queue), with the same checks. All namespaces
+# (frames wait in tap B's queue), with the same checks. Both rounds run
+# again with `netbe patch --threads 2` (each direction on its own thread:
+# the tx limit's timer and wake-up are on the thread that writes into A,
+# the rx limit's on the one that reads B). All namespaces
 # are ours (PID in the names) and deleted on exit; every test is skipped
 # ("needs root") when not root.
 # shellcheck disable=SC2317 # functions run through check
@@ -42,7 +45,7 @@ ROUND_TESTS=("patch ready"
 	"no drop counted on either end"
 	"throttled counted on the limited end only")
 TESTS=()
-round_names "tx_bytes on A" "rx_bytes on B"
+round_names "tx_bytes on A" "rx_bytes on B" "threads=2 tx_bytes on A" "threads=2 rx_bytes on B"
 
 require_root "${TESTS[@]}"
 command -v iperf3 >/dev/null || skip_all "needs iperf3 (apt-get install iperf3)" "${TESTS[@]}"
@@ -78,7 +81,7 @@ throttled_only() {
 # limit_round LABEL END WHAT SPEC_A SPEC_B: the ROUND_TESTS (prefixed by
 # LABEL) with `netbe patch SPEC_A SPEC_B`, the limit counted as WHAT on END
 limit_round() {
-	local label=$1 end=$2 what=$3 log=$WORK/patch-$2.log ba ab t
+	local label=$1 end=$2 what=$3 log=$WORK/patch-${1// /_}.log ba ab t
 	if ! { patch_start "$log" "$NSF" "$4" "$5" && taps_to_ends ""; }; then
 		patch_kill
 		diag "$log"
@@ -88,10 +91,10 @@ limit_round() {
 	ok "$label: ${ROUND_TESTS[0]}"
 	check "$label: ${ROUND_TESTS[1]}" ping_ns "$NSA" "$IPB"
 	iperf_server "$NSB" "$IPB"
-	iperf_tcp "$NSA" "$IPB" "$WORK/ba-$end.json" -R
-	ba=$(bps_of "$WORK/ba-$end.json")
-	iperf_tcp "$NSA" "$IPB" "$WORK/ab-$end.json"
-	ab=$(bps_of "$WORK/ab-$end.json")
+	iperf_tcp "$NSA" "$IPB" "$WORK/ba-${label// /_}.json" -R
+	ba=$(bps_of "$WORK/ba-${label// /_}.json")
+	iperf_tcp "$NSA" "$IPB" "$WORK/ab-${label// /_}.json"
+	ab=$(bps_of "$WORK/ab-${label// /_}.json")
 	iperf_server_stop
 	echo "# $label: B->A ${ba:-?} bit/s (limit $LIMIT_BPS: $((${ba:-0} * 100 / LIMIT_BPS))%), A->B ${ab:-?} bit/s"
 	check "$label: ${ROUND_TESTS[2]}" within_10pct "${ba:-}"
@@ -106,4 +109,8 @@ limit_round() {
 ends_ns_create || fail_all "namespace setup failed" "${TESTS[@]}"
 limit_round "tx_bytes on A" A tx_throttled "tap:$TAPA,tx_bytes=1250k/100" "tap:$TAPB"
 limit_round "rx_bytes on B" B rx_throttled "tap:$TAPA" "tap:$TAPB,rx_bytes=1250k/100"
+PATCH_OPTS=(--threads 2)
+limit_round "threads=2 tx_bytes on A" A tx_throttled "tap:$TAPA,tx_bytes=1250k/100" "tap:$TAPB"
+limit_round "threads=2 rx_bytes on B" B rx_throttled "tap:$TAPA" "tap:$TAPB,rx_bytes=1250k/100"
+PATCH_OPTS=()
 tap_done

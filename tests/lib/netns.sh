@@ -13,8 +13,9 @@
 #   own children; bg_start, wait_for, wait_exit, stop_pid;
 # - namespaces: ns_create makes one with a name the test chose (it must
 #   hold $$), and only namespaces created that way are deleted on exit;
-# - `netbe patch` (NETBE): patch_start waits for "patch: ready",
-#   patch_stop checks the exit status of SIGTERM;
+# - `netbe patch` (NETBE): patch_start waits for "patch: ready" (options
+#   in PATCH_OPTS go first, e.g. --threads 2), patch_stop checks the exit
+#   status of SIGTERM, flows_counted the per-direction frame counts;
 # - traffic: ping_ns, iperf_server, iperf_tcp (every run bounded by
 #   timeout(1)), csum_errors / no_csum_errors (InCsumErrors in a namespace);
 # - the two-ended patch tests (tap-patch, af-packet-patch, af-xdp-patch,
@@ -31,6 +32,7 @@ OWN_PIDS=        # background processes this test started
 OWN_NETNS=       # namespaces this test created
 IPERF_PIDS=      # running iperf3 processes (iperf_server_stop ends them)
 PATCH_PID=       # the `netbe patch` of patch_start
+PATCH_OPTS=()    # options patch_start passes before its arguments
 BG_PID=          # the process of the last bg_start
 EXIT_RC=         # wait_exit: the exit status, "none" when it had to be ended
 WORK=            # the test's temporary directory, removed on exit
@@ -169,22 +171,24 @@ wait_exit() {
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait_exit "$1" "${2:-5}"; }
 
 # no_sanitizer LOG: LOG holds no AddressSanitizer/LeakSanitizer/UBSan report
-no_sanitizer() { ! grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$1"; }
+no_sanitizer() { ! grep -qE "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" "$1"; }
 
 # no_crash RC LOG: RC is not a signal death (134 abort, 139 segfault, ...)
 # and LOG holds no sanitizer report
 no_crash() { { [ "$1" = none ] || [ "$1" -lt 128 ]; } && no_sanitizer "$2"; }
 
-# patch_start LOG NS SPEC...: `netbe patch SPEC...` in namespace NS ("-":
-# this one), output to LOG, PID in PATCH_PID. Returns 0 once it printed
-# "patch: ready" (READY_SECS at most); else LOG is printed as comments.
+# patch_start LOG NS SPEC...: `netbe patch PATCH_OPTS... SPEC...` in
+# namespace NS ("-": this one), output to LOG, PID in PATCH_PID. Returns 0
+# once it printed "patch: ready" (READY_SECS at most); else LOG is printed
+# as comments.
 patch_start() {
 	local log=$1 ns=$2 rc
 	shift 2
 	if [ "$ns" = - ]; then
-		bg_start "$log" "patch: ready" "$READY_SECS" "$NETBE" patch "$@"
+		bg_start "$log" "patch: ready" "$READY_SECS" "$NETBE" patch "${PATCH_OPTS[@]}" "$@"
 	else
-		bg_start "$log" "patch: ready" "$READY_SECS" ip netns exec "$ns" "$NETBE" patch "$@"
+		bg_start "$log" "patch: ready" "$READY_SECS" ip netns exec "$ns" "$NETBE" patch \
+			"${PATCH_OPTS[@]}" "$@"
 	fi
 	rc=$?
 	PATCH_PID=$BG_PID
@@ -367,16 +371,36 @@ round_names() {
 	done
 }
 
+# flows_counted LOG: the final counters of a patch in LOG add up: each
+# direction moved frames, as many as its source handle received
+flows_counted() {
+	python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+rx = {}
+for end, n in re.findall(r"^([AB]) .*: tx \d+ frames \d+ bytes, rx (\d+) frames", text, re.M):
+    rx[end] = int(n)       # the last line of each end: the final counters
+m = re.findall(r"^A->B: (\d+) frames .* B->A: (\d+) frames", text, re.M)
+if not m or len(rx) != 2:
+    sys.exit("# no final counters in the log")
+ab, ba = int(m[-1][0]), int(m[-1][1])
+print(f"# A->B {ab} frames (A rx {rx['A']}), B->A {ba} frames (B rx {rx['B']})")
+sys.exit(0 if ab > 0 and ba > 0 and ab == rx["A"] and ba == rx["B"] else 1)
+PY
+}
+
 # the checks of patch_round, in order
 # shellcheck disable=SC2034 # used by the tests
 PATCH_ROUND_TESTS=("patch ready" "ping A->B" "ping B->A" "iperf3 A->B > 0"
-	"iperf3 B->A > 0" "no InCsumErrors" "patch exits 0 on SIGTERM")
+	"iperf3 B->A > 0" "no InCsumErrors" "patch exits 0 on SIGTERM"
+	"frames counted both ways")
 
 # patch_round LABEL LOG SETUP [ARG...]: `SETUP LOG ARG...` starts the
 # patch (log LOG) and wires the ends; then PATCH_ROUND_TESTS, prefixed by
 # LABEL: patch ready, ping both ways (skipped without ping unless
 # PING_REQUIRED is set), iperf3 TCP both ways, no InCsumErrors in NSA and
-# NSB, exit 0 on SIGTERM with no sanitizer report in LOG. Returns 0; when
+# NSB, exit 0 on SIGTERM with no sanitizer report in LOG, frames counted
+# both ways in the final counters (flows_counted). Returns 0; when
 # SETUP fails, every ROUND_TESTS (prefixed by LABEL) fails and returns 1.
 patch_round() {
 	local label=$1 log=$2 setup=$3 t why="needs ping (apt-get install iputils-ping)"
@@ -400,6 +424,7 @@ patch_round() {
 	iperf_server_stop
 	check "$label: no InCsumErrors" no_csum_errors "$NSA" "$NSB"
 	check "$label: patch exits 0 on SIGTERM" patch_stop "$log"
+	check "$label: frames counted both ways" flows_counted "$log"
 	diag "$log"
 	return 0
 }

@@ -75,6 +75,14 @@ complete_to() {
 	grep -qxF -- "$expect" <<<"$reply" || { echo "got: $reply" | diag; return 1; }
 }
 
+# patch_threads_refused N: `netbe patch --threads N` with two specs exits 2
+# naming the option, before opening anything.
+patch_threads_refused() {
+	local rc=0
+	"$NETBE" patch --threads "$1" null null >/dev/null 2>"$WORK/threads.err" || rc=$?
+	[ "$rc" = 2 ] && grep -q -- "--threads" "$WORK/threads.err"
+}
+
 commands=$("$NETBE" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }')
 check "netbe --help lists list patch probe bench vhost-user help version" \
 	[ "$(tr '\n' ' ' <<<"$commands")" = "list patch probe bench vhost-user help version " ]
@@ -103,6 +111,9 @@ check "completion: bash -n" bash -n "$COMPLETION"
 check "completion: netbe pa -> patch" complete_to patch "$NETBE" pa
 check "completion: netbe help vh -> vhost-user" complete_to vhost-user "$NETBE" help vh
 check "completion: netbe patch --st -> --stats" complete_to --stats "$NETBE" patch --st
+check "completion: netbe patch --th -> --threads" complete_to --threads "$NETBE" patch --th
+check "completion: netbe patch --threads '' -> 2" complete_to 2 "$NETBE" patch --threads ""
+check "netbe patch --threads 3: usage error, exit 2" patch_threads_refused 3
 check "completion: netbe probe --t -> --timeout" complete_to --timeout "$NETBE" probe --t
 check "completion: netbe patch ta -> tap" complete_to tap "$NETBE" patch ta
 check "completion: netbe patch pair,de -> pair,depth=" complete_to pair,depth= "$NETBE" patch pair,de

@@ -10,7 +10,15 @@
  * then tell how the source was read: one frame per burst toward a sink
  * that answers (each answer goes back before the next frame is read),
  * whole bursts toward one that does not.
+ *
+ * With two loops (patch --threads 2) the cable joins two pairs whose other
+ * ends the test holds as guests A and B; each loop runs on its own thread
+ * while the test thread sends numbered frames from each guest and
+ * receives them at the other, in order, every one.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +58,7 @@ static int rig_open(struct rig *r, const char *sink_spec)
 	if (!ret)
 		ret = netbe_open(&r->guest, spec, &cfg, netbe_epoll_loop(r->ep));
 	if (!ret)
-		ret = cable_open(&r->cable, r->ep, spec, sink_spec);
+		ret = cable_open(&r->cable, r->ep, NULL, spec, sink_spec);
 	if (!ret)
 		cable_start(r->cable);
 	return ret;
@@ -164,6 +172,130 @@ static void test_silent_sink_takes_bursts(void)
 	check_bursts("null", 2, 0);
 }
 
+#define THREADED_FRAMES 20000
+#define THREADED_DEADLINE_MS 60000
+
+/* One guest of the two-loop test: its pair end, what it sent, what it
+ * received in order. */
+struct guest {
+	struct netbe *be;
+	uint32_t sent, next, out_of_order;
+};
+
+/* Send guest @g's next frame (its number after a broadcast header).
+ * Return: true when the pair took it. */
+static bool guest_send(struct guest *g)
+{
+	uint8_t f[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5 };
+	struct iovec iov = { f, sizeof(f) };
+
+	memcpy(f + 14, &g->sent, sizeof(g->sent));
+	if (netbe_send(g->be, &iov, 1) != (ssize_t)sizeof(f))
+		return false;
+	g->sent++;
+	return true;
+}
+
+/* Receive what waits at guest @g, checking the numbers. */
+static void guest_drain(struct guest *g)
+{
+	uint8_t f[2048];
+	struct iovec iov = { f, sizeof(f) };
+	uint32_t seq;
+
+	while (netbe_recv(g->be, &iov, 1) >= 18) {
+		memcpy(&seq, f + 14, sizeof(seq));
+		g->out_of_order += seq != g->next;
+		g->next = seq + 1;
+	}
+}
+
+/* A loop thread of the two-loop test. Return: NULL. */
+static void *run_loop(void *ep)
+{
+	netbe_epoll_run(ep);
+	return NULL;
+}
+
+/* Open guest end @name on @ep (never run: the test polls). Return: 0 or
+ * -errno. */
+static int guest_open(struct guest *g, const char *name, struct netbe_epoll *ep)
+{
+	struct netbe_config cfg = { 0 };
+
+	memset(g, 0, sizeof(*g));
+	return netbe_open(&g->be, name, &cfg, netbe_epoll_loop(ep));
+}
+
+/* patch --threads 2 in-process: frames both ways between two guests, each
+ * direction on its own loop thread; all arrive, in order, and the flow
+ * counters say so. */
+static void test_two_loops_both_ways(void)
+{
+	struct netbe_epoll *ep[3] = { NULL, NULL, NULL };
+	struct guest a, b;
+	struct cable *c = NULL;
+	struct cable_flow ab, ba;
+	pthread_t th[2];
+	bool up[2] = { false, false };
+	char sa[48], sb[48];
+	uint64_t deadline;
+	unsigned i;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	snprintf(sa, sizeof(sa), "pair:cable2-a-%d", (int)getpid());
+	snprintf(sb, sizeof(sb), "pair:cable2-b-%d", (int)getpid());
+	for (i = 0; i < 3; i++)
+		if (netbe_epoll_new(&ep[i]))
+			goto fail;
+	if (guest_open(&a, sa, ep[2]) || guest_open(&b, sb, ep[2]) ||
+	    cable_open(&c, ep[0], ep[1], sa, sb))
+		goto fail;
+	cable_start(c);
+	for (i = 0; i < 2; i++)
+		up[i] = !pthread_create(&th[i], NULL, run_loop, ep[i]);
+	CHECK(up[0] && up[1]);
+	deadline = harness_now_ms() + THREADED_DEADLINE_MS;
+	while ((a.next < THREADED_FRAMES || b.next < THREADED_FRAMES) &&
+	       harness_now_ms() < deadline) {
+		bool moved = false;
+
+		for (i = 0; i < 8; i++) {
+			if (a.sent < THREADED_FRAMES)
+				moved |= guest_send(&a);
+			if (b.sent < THREADED_FRAMES)
+				moved |= guest_send(&b);
+		}
+		guest_drain(&a);
+		guest_drain(&b);
+		if (!moved)
+			sched_yield();
+	}
+	for (i = 0; i < 2; i++)
+		netbe_epoll_stop(ep[i]);
+	for (i = 0; i < 2; i++)
+		if (up[i])
+			pthread_join(th[i], NULL);
+	cable_get_flow(c, true, &ab);
+	cable_get_flow(c, false, &ba);
+	CHECK_EQ(b.next, THREADED_FRAMES);
+	CHECK_EQ(a.next, THREADED_FRAMES);
+	CHECK_EQ(a.out_of_order + b.out_of_order, 0);
+	CHECK_EQ(ab.frames, THREADED_FRAMES);
+	CHECK_EQ(ba.frames, THREADED_FRAMES);
+	CHECK(!cable_failed(c));
+	goto out;
+fail:
+	CHECK(0);
+out:
+	cable_close(c);
+	netbe_close(a.be);
+	netbe_close(b.be);
+	for (i = 0; i < 3; i++)
+		netbe_epoll_free(ep[i]);
+}
+
 int main(void)
 {
 	if (CABLE_TEST_SLIRP)
@@ -171,5 +303,6 @@ int main(void)
 	else
 		SKIP(test_answered_sink_one_frame_per_burst, "slirp backend not built");
 	RUN(test_silent_sink_takes_bursts);
+	RUN(test_two_loops_both_ways);
 	return harness_done();
 }
